@@ -1,0 +1,1 @@
+"""Deduplication as Beam composites (exact, line-level, MinHash LSH)."""

@@ -1,0 +1,1 @@
+"""Pure document checks and cleaners (no Beam imports), plus the FilterDocuments DoFn."""

@@ -1,0 +1,127 @@
+"""`corral`: the command line. User errors end in one line and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+# Beam logs an apitools warning at import on every machine without GCP extras; it is noise here.
+logging.getLogger().setLevel(logging.ERROR)
+
+import apache_beam as beam  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+
+from pipeline.config import ALL_SOURCES, config_to_json, load_config  # noqa: E402
+from pipeline.inputs import discover  # noqa: E402
+from pipeline.shards import write_text_atomic  # noqa: E402
+
+# FnApiRunner never reaches for the network; the name "DirectRunner" first tries to download Prism.
+DEFAULT_RUNNER = "FnApiRunner"
+
+
+def _corpus_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("corpus", help="build the corpus shards from an input root (Beam job)")
+    p.add_argument("--input", help="input root with one folder per source (default: the config's)")
+    p.add_argument("--output", help="output folder (default: the config's)")
+    p.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
+    p.epilog = "Any other flag (--runner, --direct_num_workers, ...) goes to Beam's PipelineOptions untouched."
+
+
+def beam_options(beam_args: list[str]) -> PipelineOptions:
+    flags = list(beam_args)
+    if not any(f == "--runner" or f.startswith("--runner=") for f in flags):
+        flags.append(f"--runner={DEFAULT_RUNNER}")
+    if not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
+        flags.append("--default_sdk_harness_log_level=WARNING")  # worker processes log every bundle at INFO
+    return PipelineOptions(flags=flags)
+
+
+def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    overrides = list(args.overrides)
+    if args.input:
+        overrides.append(f"input={args.input}")
+    if args.output:
+        overrides.append(f"output={args.output}")
+    cfg = load_config(args.config, overrides)
+    inputs = discover(cfg.input, cfg.sources)
+    if not any(sf.files for sf in inputs):
+        raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; see README 'Input layout'")
+    _note_unread_folders(cfg)
+    _prepare_output(cfg.output)
+    write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
+    from pipeline.corpus import build_corpus  # heavy imports only once the arguments are good
+
+    start = time.time()
+    with beam.Pipeline(options=beam_options(beam_args)) as p:
+        build_corpus(p, cfg, inputs)
+    with open(os.path.join(cfg.output, "stats.json"), encoding="utf-8") as f:
+        stats = json.load(f)
+    _print_summary(stats, cfg.output, time.time() - start)
+    return stats
+
+
+def _note_unread_folders(cfg) -> None:
+    if "://" in cfg.input:
+        return
+    unread = [s for s in ALL_SOURCES if s not in cfg.sources and os.path.isdir(os.path.join(cfg.input, s))]
+    if unread:
+        print(f"note: not reading {', '.join(unread)} (not in config 'sources')", file=sys.stderr)
+
+
+def _prepare_output(out: str) -> None:
+    if "://" in out:
+        return
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {out} ({exc.strerror}); choose another with OUT=<dir>") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder {out} is not writable; choose another with OUT=<dir>")
+
+
+def _print_summary(stats: dict, out: str, seconds: float) -> None:
+    print(f"{'source':<14}{'seen':>9}{'kept':>9}{'dropped':>9}  reasons")
+    for source, s in stats["sources"].items():
+        reasons = ", ".join(f"{r}={n}" for r, n in s["dropped"].items()) or "-"
+        print(f"{source:<14}{s['seen']:>9}{s['kept']:>9}{sum(s['dropped'].values()):>9}  {reasons}")
+    print(f"wrote {out}/ (shards, manifest.json, stats.json, config.json) in {seconds:.1f}s")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from pipeline.verify import verify_corpus
+
+    if not os.path.isfile(os.path.join(args.out, "manifest.json")):
+        raise ValueError(f"{args.out} holds no manifest.json: run `make corpus OUT={args.out}` first")
+    problems = verify_corpus(args.out)
+    for problem in problems:
+        print(f"verify: {problem}", file=sys.stderr)
+    print(f"verify: {args.out}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="corral", description="LLaMA-recipe pretraining data and training")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _corpus_parser(sub)
+    verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
+    verify.add_argument("out", help="the corpus output folder")
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "corpus" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.command == "corpus":
+            run_corpus(args, rest)
+        elif args.command == "verify":
+            return run_verify(args)
+    except ValueError as exc:
+        print(f"corral: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

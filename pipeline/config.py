@@ -1,0 +1,195 @@
+"""The corpus job's config: frozen, typed dataclasses; YAML presets; `--set a.b=value` overrides.
+
+The dataclass defaults are the paper's recipe. A preset in configs/ (sample.yaml, llama.yaml) or a
+user's YAML file overrides some of them; `--set` overrides come last. Unknown keys and wrong types
+are a ValueError that says what is valid.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALL_SOURCES = ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
+# Sources this version of the job can read; the others arrive with later releases.
+IMPLEMENTED_SOURCES = ("c4", "wikipedia")
+# LLaMA section 2: "covers 20 languages, which use either the Latin or Cyrillic scripts".
+LLAMA_WIKIPEDIA_LANGUAGES = (
+    "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
+    "it", "nl", "pl", "pt", "ro", "ru", "sl", "sr", "sv", "uk",
+)
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardsConfig:
+    num_shards: int = 8  # kept shards per source; a document's shard is a stable hash of its id
+    num_dropped_shards: int = 1  # per source, under <out>/dropped/<source>/
+    write_dropped: bool = True  # at scale, turn off and keep only the counts
+    batch_rows: int = 1000  # rows per Arrow record batch inside a shard
+
+
+@dataclasses.dataclass(frozen=True)
+class WikipediaConfig:
+    languages: tuple[str, ...] = LLAMA_WIKIPEDIA_LANGUAGES
+    namespaces: tuple[int, ...] = (0,)  # article namespace only
+    max_page_bytes: int = 64 * 1024 * 1024  # a larger <page> is a parse_error, not an OOM
+    min_chars: int = 1  # shorter plain text is dropped as empty
+
+
+@dataclasses.dataclass(frozen=True)
+class C4Config:
+    """C4's heuristics (Raffel et al. 2020, section 2.2); each rule can be switched off."""
+
+    # The paper: "only retained lines that contained at least 5 words" and "discarded any page with
+    # fewer than 3 sentences" (the issue text had the two numbers swapped; the paper and tfds agree).
+    terminal_punctuation: bool = True  # keep only lines ending in . ! ? or a double quote
+    min_words_per_line: int = 5  # 0 turns the rule off
+    max_word_length: int = 1000  # lines with a longer word are removed; 0 turns it off
+    min_sentences: int = 3  # pages with fewer are dropped; 0 turns it off
+    lorem_ipsum: bool = True  # drop pages containing "lorem ipsum"
+    curly_bracket: bool = True  # drop pages containing "{"
+    javascript: bool = True  # remove lines mentioning javascript
+    policy: bool = True  # remove cookie / privacy-policy / terms-of-use lines
+    citations: bool = True  # remove Wikipedia-style citation markers such as [1] and [edit]
+    badwords_file: str | None = None  # one word or phrase per line; pages containing one are dropped
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusConfig:
+    input: str = "data/sample"
+    output: str = "out/corpus"
+    sources: tuple[str, ...] = IMPLEMENTED_SOURCES
+    shards: ShardsConfig = ShardsConfig()
+    wikipedia: WikipediaConfig = WikipediaConfig()
+    c4: C4Config = C4Config()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.sources) - set(ALL_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; valid sources: {', '.join(ALL_SOURCES)}")
+        for name in ("num_shards", "num_dropped_shards", "batch_rows"):
+            if getattr(self.shards, name) < 1:
+                raise ValueError(f"shards.{name} must be at least 1")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check (and gently convert) one value against its annotated type."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        assert len(inner) == 1, f"unsupported config type {tp}"
+        return _coerce(value, inner[0], key)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{key}: expected a list, got {value!r}")
+        return tuple(_coerce(v, args[0], key) for v in value)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ValueError(f"{key}: expected a mapping of {', '.join(_field_names(tp))}, got {value!r}")
+        return _from_dict(tp, value, key + ".")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"{key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"{key}: expected a string, got {value!r}")
+    raise AssertionError(f"unsupported config type {_type_name(tp)} for {key}")
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        valid = ", ".join(prefix + name for name in _field_names(cls))
+        raise ValueError(f"unknown config key(s) {', '.join(prefix + k for k in unknown)}; valid keys: {valid}")
+    kwargs = {name: _coerce(value, hints[name], prefix + name) for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_override(item: str) -> dict[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"override {item!r} must look like a.b=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw  # not YAML: take it as the plain string it was typed as
+    node: dict[str, Any] = {}
+    cursor = node
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    return node
+
+
+def resolve_preset(name_or_path: str) -> Path:
+    """A preset name (configs/<name>.yaml) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not path.is_file():
+            raise ValueError(f"config file {name_or_path} does not exist")
+        return path
+    preset = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not preset.is_file():
+        presets = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        raise ValueError(f"unknown config preset {name_or_path!r}; presets: {', '.join(presets)}, or give a .yaml path")
+    return preset
+
+
+def load_config(preset: str = "sample", overrides: list[str] | tuple[str, ...] = (), cls: type = CorpusConfig) -> Any:
+    """Defaults, then the preset or YAML file, then each `a.b=value` override in order."""
+    with open(resolve_preset(preset), encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config {preset}: the top level must be a mapping")
+    for item in overrides:
+        data = _deep_merge(data, _parse_override(item))
+    return _from_dict(cls, data)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def config_to_json(cfg: Any) -> str:
+    return json.dumps(config_to_dict(cfg), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,80 @@
+"""The input root: one folder per source, each searched recursively for its formats."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+
+from apache_beam.io.filesystems import FileSystems
+
+# Which file names each source reads; the rest of its folder is listed as ignored, never silently.
+SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
+    "c4": (".json.gz", ".jsonl.gz", ".json", ".jsonl"),
+    "wikipedia": (".xml", ".xml.bz2", ".bz2"),
+}
+# Multistream dumps ship an offsets index beside the XML; it is not a dump.
+_NOT_INPUT_MARKERS = ("multistream-index",)
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFiles:
+    source: str
+    files: tuple[tuple[str, str], ...]  # (path, path relative to the source folder), sorted
+    ignored: tuple[str, ...]  # relative paths that are not this source's format
+
+
+def _is_input(source: str, rel: str) -> bool:
+    name = posixpath.basename(rel).lower()
+    if any(marker in name for marker in _NOT_INPUT_MARKERS) or name.startswith("."):
+        return False
+    return name.endswith(SOURCE_FORMATS[source])
+
+
+def _list_local(folder: str) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=_raise):
+        dirnames.sort()
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.access(path, os.R_OK):
+                raise ValueError(f"input file {path} is not readable: fix its permissions or remove it")
+            found.append(path)
+    return found
+
+
+def _raise(err: OSError) -> None:
+    raise ValueError(f"input folder {err.filename} cannot be read ({err.strerror}): fix its permissions")
+
+
+def _list_remote(folder: str) -> list[str]:
+    result = FileSystems.match([FileSystems.join(folder, "**")])[0]
+    return [m.path for m in result.metadata_list]
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
+    """The files of each selected source present under `input_root`; a missing folder means absent."""
+    if not _is_remote(input_root):
+        if not os.path.isdir(input_root):
+            raise ValueError(f"input root {input_root} does not exist or is not a folder; give INPUT=<dir>")
+        if not os.access(input_root, os.R_OK | os.X_OK):
+            raise ValueError(f"input root {input_root} is not readable: fix its permissions")
+    found = []
+    for source in sources:
+        if source not in SOURCE_FORMATS:
+            raise ValueError(f"source {source!r} has no reader yet; readers exist for: {', '.join(sorted(SOURCE_FORMATS))}")
+        folder = FileSystems.join(input_root, source)
+        if _is_remote(folder):
+            paths = _list_remote(folder)
+        elif os.path.isdir(folder):
+            paths = _list_local(folder)
+        else:
+            continue
+        rel = {p: posixpath.relpath(p.replace(os.sep, "/"), folder.replace(os.sep, "/")) for p in paths}
+        files = tuple(sorted((p, rel[p]) for p in paths if _is_input(source, rel[p])))
+        ignored = tuple(sorted(rel[p] for p in paths if not _is_input(source, rel[p])))
+        found.append(SourceFiles(source, files, ignored))
+    return found

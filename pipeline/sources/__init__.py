@@ -1,0 +1,1 @@
+"""One module per source: pure parse/clean functions plus a Read<Source> composite."""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make setup: system packages (apt-get, only when missing), then .venv with every pinned dependency.
+# Idempotent: a stamp file records the hash of what was installed; nothing changed -> seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=.venv
+STAMP="$VENV/.corral-installed"
+# Debian packages later steps need: a compiler and cmake, Boost and compression headers for KenLM's
+# lmplz/build_binary (built from the kenlm sdist by `make models`).
+APT_PACKAGES="build-essential cmake libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev"
+
+missing_apt() {
+  local missing=()
+  for pkg in $APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  echo "${missing[@]:-}"
+}
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=$(missing_apt)
+  if [ -n "$missing" ]; then
+    echo "setup: installing Debian packages: $missing"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+  fi
+else
+  echo "setup: not a Debian system; install a C++ compiler, cmake and Boost yourself for 'make models'" >&2
+fi
+
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
+  exit 0
+fi
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+"$VENV/bin/python" -m pip install -q -r requirements.txt 2> >(grep -v "^WARNING: Location" >&2)
+"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v "^WARNING: Location" >&2)
+echo "$want" > "$STAMP"
+echo "setup: .venv ready"

@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from pipeline.config import CorpusConfig, config_to_json, load_config
+
+
+def test_sample_preset_is_default_and_valid():
+    cfg = load_config()
+    assert isinstance(cfg, CorpusConfig)
+    assert cfg.input == "data/sample" and cfg.shards.num_shards == 2
+
+
+def test_llama_preset_has_paper_settings():
+    cfg = load_config("llama")
+    assert len(cfg.wikipedia.languages) == 20 and "uk" in cfg.wikipedia.languages
+    assert cfg.c4.min_sentences == 3 and cfg.c4.min_words_per_line == 5
+    assert cfg.shards.write_dropped is False
+
+
+def test_overrides_are_typed():
+    cfg = load_config("sample", ["shards.num_shards=5", "c4.lorem_ipsum=false", "wikipedia.languages=en,de"])
+    assert cfg.shards.num_shards == 5
+    assert cfg.c4.lorem_ipsum is False
+    assert cfg.wikipedia.languages == ("en", "de")
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) shards.num_shard;.*shards.num_shards"):
+        load_config("sample", ["shards.num_shard=3"])
+    with pytest.raises(ValueError, match="valid keys: input, output, sources"):
+        load_config("sample", ["nonsense=1"])
+
+
+def test_wrong_type_says_what_was_expected():
+    with pytest.raises(ValueError, match="shards.num_shards: expected an integer"):
+        load_config("sample", ["shards.num_shards=many"])
+    with pytest.raises(ValueError, match="expected true or false"):
+        load_config("sample", ["c4.javascript=3"])
+
+
+def test_unknown_preset_and_source():
+    with pytest.raises(ValueError, match="unknown config preset"):
+        load_config("nope")
+    with pytest.raises(ValueError, match="unknown source"):
+        load_config("sample", ["sources=c4,papyrus"])
+
+
+def test_yaml_file_and_frozen(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("c4:\n  min_sentences: 2\n")
+    cfg = load_config(str(path))
+    assert cfg.c4.min_sentences == 2
+    with pytest.raises(Exception):
+        cfg.c4.min_sentences = 3  # frozen
+
+
+def test_config_json_round_trips():
+    cfg = load_config("sample", ["c4.badwords_file=/tmp/words.txt"])
+    data = json.loads(config_to_json(cfg))
+    assert data["c4"]["badwords_file"] == "/tmp/words.txt"
+    assert data["wikipedia"]["languages"][0] == "bg"

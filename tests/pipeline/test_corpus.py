@@ -1,0 +1,91 @@
+"""The corpus job end to end on the bundled sample: outputs, invariants, determinism, CLI errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.verify import verify_corpus
+from tests.conftest import REPO, SAMPLE
+
+
+def _run(out: Path, *extra: str) -> dict:
+    assert main(["corpus", "--input", str(SAMPLE), "--output", str(out), *extra]) == 0
+    return json.loads((out / "stats.json").read_text())
+
+
+def _tree(out: Path) -> dict[str, bytes]:
+    """Every output file's bytes; config.json names the output folder, so it differs by design."""
+    files = (p for p in sorted(out.rglob("*")) if p.is_file() and p.name != "config.json")
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample") / "corpus"
+    _run(out)
+    return out
+
+
+def test_sample_run_writes_shards_manifest_stats_config(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    assert set(stats["sources"]) == {"c4", "wikipedia"}
+    for source, s in stats["sources"].items():
+        assert s["seen"] == s["kept"] + sum(s["dropped"].values())
+        assert s["kept"] > 0 and s["dropped"], source
+        assert (sample_run / source / "part-00000-of-00002.arrow").is_file()
+        assert (sample_run / "dropped" / source / "part-00000-of-00001.arrow").is_file()
+    assert json.loads((sample_run / "config.json").read_text())["shards"]["num_shards"] == 2
+    assert verify_corpus(str(sample_run)) == []
+    assert not [p for p in sample_run.rglob(".tmp-*")]
+
+
+def test_parse_errors_are_counted_not_fatal(sample_run):
+    stats = json.loads((sample_run / "stats.json").read_text())
+    assert stats["sources"]["c4"]["dropped"].get("parse_error", 0) >= 1
+    assert stats["sources"]["c4"]["stages"]["read"]["dropped"]["parse_error"] >= 1
+
+
+def test_two_process_workers_give_byte_identical_output(sample_run, tmp_path):
+    out = tmp_path / "corpus"
+    _run(out, "--direct_num_workers=2", "--direct_running_mode=multi_processing")
+    assert _tree(out) == _tree(sample_run)
+
+
+def test_rerun_into_same_output_is_idempotent_and_removes_stale_shards(sample_run, tmp_path):
+    out = tmp_path / "corpus"
+    _run(out, "--set", "shards.num_shards=3")
+    assert (out / "c4" / "part-00002-of-00003.arrow").exists()
+    _run(out)
+    assert not (out / "c4" / "part-00002-of-00003.arrow").exists()
+    assert _tree(out) == _tree(sample_run)
+
+
+def test_write_dropped_switch(tmp_path):
+    out = tmp_path / "corpus"
+    stats = _run(out, "--set", "shards.write_dropped=false")
+    assert not (out / "dropped").exists()
+    assert sum(sum(s["dropped"].values()) for s in stats["sources"].values()) > 0
+    assert verify_corpus(str(out)) == []
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=REPO, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["corpus", "--set", "shards.bogus=1"], "unknown config key(s) shards.bogus; valid keys:"),
+        (["corpus", "--set", "shards.num_shards=x"], "expected an integer"),
+        (["corpus", "--input", "/nonexistent/root"], "does not exist"),
+        (["corpus", "--config", "nope"], "unknown config preset"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(args, message, tmp_path):
+    result = _cli(*args, "--output", str(tmp_path / "o")) if "--output" not in args else _cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
