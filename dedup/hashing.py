@@ -75,8 +75,8 @@ def normalize_for_exact(text: str, mode: str) -> str:
 def content_hash(text: str) -> str:
     """Hex digest (32 characters) of the 128-bit XXH3 of the UTF-8 text.
 
-    128 bits keep accidental collisions out of reach at corpus scale (billions of documents),
-    where 64 bits would already give expected collisions in the hundreds of millions.
+    128 bits keep accidental collisions out of reach at any corpus size; with 64 bits a few
+    billion documents would already make one likely (birthday bound: n**2 / 2**65 expected).
     """
     return xxhash.xxh3_128_hexdigest(_utf8(text))
 
@@ -118,7 +118,9 @@ def line_hash(line: str) -> int:
     """64-bit unsigned XXH3 of the UTF-8 of normalize_line(line), as CCNet keys lines by 64 bits
     (cc_net/dedup.py keeps the first 8 bytes of a SHA-1; XXH3 is ~10x faster and as stable).
 
-    Blank lines all hash to xxh3_64(b""): callers decide whether blank lines take part in dedup.
+    A collision (expected once ~4 billion distinct lines are seen) drops one line wrongly: the
+    rate CCNet accepts. Blank lines all hash to xxh3_64(b""): callers decide whether blank lines
+    take part in dedup.
     """
     return xxhash.xxh3_64_intdigest(_utf8(normalize_line(line)))
 

@@ -61,6 +61,104 @@ class C4Config:
     badwords_file: str | None = None  # one word or phrase per line; pages containing one are dropped
 
 
+DEDUP_STEPS = ("exact", "lines", "near", "books", "spans")
+EXACT_NORMALIZATIONS = ("none", "whitespace", "lower", "ccnet")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExactDedupConfig:
+    """One document per hash of its normalized text; the smallest id is kept."""
+
+    normalization: str = "whitespace"  # none | whitespace | lower | ccnet
+
+
+@dataclasses.dataclass(frozen=True)
+class LineDedupConfig:
+    """CCNet's paragraph dedup: drop every line whose hash occurs in another document of the scope."""
+
+    scope: str = "all"  # all (whole source) | dump (metadata "dump") | file (metadata "file")
+    min_chars: int = 300  # shorter documents after dedup are dropped (CCNet's min length)
+
+
+@dataclasses.dataclass(frozen=True)
+class MinHashConfig:
+    """Near-duplicates: MinHash LSH candidates, verified, clustered, one document kept per cluster."""
+
+    ngram: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    threshold: float = 0.8  # Jaccard of word n-gram sets
+    # LSH banding is tuned for this lower threshold when candidates are verified: at 0.65 (16 bands
+    # x 8 rows) a pair at Jaccard 0.8 is a candidate with p = 0.95 and at 0.85 with p = 0.99, where
+    # bands tuned for 0.8 itself (9 x 13) find only 40% and 69%; verification removes the extra.
+    candidate_threshold: float = 0.65
+    bands: int = 0  # 0: datasketch's optimal parameters for the (candidate) threshold
+    rows: int = 0
+    verify: str = "estimate"  # none | estimate (signature Jaccard) | jaccard (true shingle Jaccard)
+    keep: str = "longest"  # longest | smallest_id
+    max_rounds: int = 10  # connected-components rounds (each halves the distance to a root)
+
+
+@dataclasses.dataclass(frozen=True)
+class BookDedupConfig:
+    """LLaMA: "we remove books with more than 90% content overlap" (MinHash candidates, verified)."""
+
+    max_overlap: float = 0.9  # a pair with overlap coefficient above this is one book
+    # LSH threshold for candidates. Low, because a book contained in a longer one has a small
+    # Jaccard (half a book: 0.5) but overlap near 1: at 0.3 (37 bands x 3 rows) a pair at Jaccard
+    # 0.5 is a candidate with p = 0.99, at 0.4 with p = 0.91. Verification removes the rest.
+    candidate_threshold: float = 0.3
+    ngram: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    keep: str = "longest"
+    max_rounds: int = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanDedupConfig:
+    """C4 section 2.2: all but one of any three-sentence span occurring more than once are removed."""
+
+    span: int = 3
+    min_chars: int = 1  # shorter documents after removal are dropped
+
+
+@dataclasses.dataclass(frozen=True)
+class DedupConfig:
+    """Which dedup steps each source runs, in order, and each step's settings."""
+
+    commoncrawl: tuple[str, ...] = ("lines", "exact")
+    c4: tuple[str, ...] = ("exact",)
+    github: tuple[str, ...] = ("exact",)
+    wikipedia: tuple[str, ...] = ("exact",)
+    books: tuple[str, ...] = ("books",)
+    arxiv: tuple[str, ...] = ("exact",)
+    stackexchange: tuple[str, ...] = ("exact",)
+    exact: ExactDedupConfig = ExactDedupConfig()
+    lines: LineDedupConfig = LineDedupConfig()
+    near: MinHashConfig = MinHashConfig()
+    books_rule: BookDedupConfig = BookDedupConfig()
+    spans: SpanDedupConfig = SpanDedupConfig()
+
+    def __post_init__(self) -> None:
+        for source in ALL_SOURCES:
+            unknown = [s for s in getattr(self, source) if s not in DEDUP_STEPS]
+            if unknown:
+                raise ValueError(f"dedup.{source}: unknown step(s) {unknown}; steps: {', '.join(DEDUP_STEPS)}")
+        _one_of("dedup.exact.normalization", self.exact.normalization, EXACT_NORMALIZATIONS)
+        _one_of("dedup.lines.scope", self.lines.scope, ("all", "dump", "file"))
+        _one_of("dedup.near.verify", self.near.verify, ("none", "estimate", "jaccard"))
+        _one_of("dedup.near.keep", self.near.keep, ("longest", "smallest_id"))
+        _one_of("dedup.books_rule.keep", self.books_rule.keep, ("longest", "smallest_id"))
+        if (self.near.bands == 0) != (self.near.rows == 0) or self.near.bands * self.near.rows > self.near.num_perm:
+            raise ValueError("dedup.near.bands and rows: set both (bands * rows <= num_perm) or neither")
+
+
+def _one_of(key: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{key}: {value!r} is not one of {', '.join(valid)}")
+
+
 @dataclasses.dataclass(frozen=True)
 class CorpusConfig:
     input: str = "data/sample"
@@ -69,6 +167,7 @@ class CorpusConfig:
     shards: ShardsConfig = ShardsConfig()
     wikipedia: WikipediaConfig = WikipediaConfig()
     c4: C4Config = C4Config()
+    dedup: DedupConfig = DedupConfig()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.sources) - set(ALL_SOURCES))

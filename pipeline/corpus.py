@@ -1,4 +1,4 @@
-"""The corpus job, wiring only: per source Read -> Clean -> Filter -> (Dedup) -> WriteShards.
+"""The corpus job, wiring only: per source Read -> Clean -> Filter -> Dedup steps -> WriteShards.
 
 Every step's drops are flattened into one collection that feeds dropped/ and stats.json.
 """
@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import apache_beam as beam
 
+from dedup.steps import build_dedup
 from filters.basic import check_not_empty
 from filters.c4 import C4Filter
 from filters.filter_documents import FilterDocuments, Plain
@@ -43,11 +44,13 @@ def _source_branch(p: beam.Pipeline, sf: SourceFiles, cfg: CorpusConfig) -> dict
     raw = files | f"Read{name}" >> read
     cleaned = raw.kept | f"Clean{name}" >> ApplyStep(sf.source, "clean", make_clean)
     filtered = cleaned.kept | f"Filter{name}" >> FilterDocuments(sf.source, checks)
-    return {
-        "seen": [raw.kept, raw.dropped],
-        "kept": filtered.kept,
-        "dropped": [raw.dropped, cleaned.dropped, filtered.dropped],
-    }
+    kept, dropped, stats = filtered.kept, [raw.dropped, cleaned.dropped, filtered.dropped], []
+    for step in getattr(cfg.dedup, sf.source):
+        out = kept | f"Dedup{name}{step.capitalize()}" >> build_dedup(step, sf.source, cfg.dedup)
+        kept = out["kept"]
+        dropped.append(out["dropped"])
+        stats.append(out["stats"])
+    return {"seen": [raw.kept, raw.dropped], "kept": kept, "dropped": dropped, "dedup_stats": stats}
 
 
 def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles]) -> beam.PCollection:
@@ -57,6 +60,7 @@ def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles])
     seen = [pc for b in branches for pc in b["seen"]] | "AllSeen" >> beam.Flatten()
     kept = [b["kept"] for b in branches] | "AllKept" >> beam.Flatten()
     dropped = [pc for b in branches for pc in b["dropped"]] | "AllDropped" >> beam.Flatten()
+    dedup_stats = [pc for b in branches for pc in b["dedup_stats"]] | "AllDedupStats" >> beam.Flatten()
 
     out, shards = cfg.output, cfg.shards
     written = kept | "WriteShards" >> WriteShards(out, shards.num_shards, shards.batch_rows)
@@ -68,7 +72,11 @@ def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles])
     else:
         dropped_shards = p | "NoDroppedShards" >> beam.Create([])
     counts = (seen, written.entries, dropped) | "CountOutcomes" >> CountOutcomes()
-    source_files = {sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored)} for sf in inputs}
-    return {**counts, "kept_shards": written.entries, "dropped_shards": dropped_shards} | "Finalize" >> Finalize(
+    source_files = {
+        sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored), "dedup_steps": list(getattr(cfg.dedup, sf.source))}
+        for sf in inputs
+    }
+    finalize_inputs = {**counts, "dedup": dedup_stats, "kept_shards": written.entries, "dropped_shards": dropped_shards}
+    return finalize_inputs | "Finalize" >> Finalize(
         out, source_files, shards
     )

@@ -18,6 +18,11 @@ class DropReason(str, enum.Enum):
     EMPTY = "empty"
     # The same id twice in one source (the same page in two dumps): the newest copy is kept.
     DUPLICATE_ID = "duplicate_id"
+    # Deduplication (dedup/): LLaMA section 2, CCNet, the C4 paper.
+    DUPLICATE_EXACT = "duplicate_exact"
+    DUPLICATE_NEAR = "duplicate_near"
+    DUPLICATE_BOOK = "duplicate_book"
+    TOO_SHORT_AFTER_DEDUP = "too_short_after_dedup"
     # Wikipedia (LLaMA section 2: 20 languages, article pages).
     REDIRECT = "redirect"
     NON_ARTICLE_NAMESPACE = "non_article_namespace"

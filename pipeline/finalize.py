@@ -14,6 +14,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from dedup.common import merge_stats
+
 from pipeline.document import Document, Dropped
 from pipeline.shards import DROPPED_DIR, TMP_PREFIX, empty_table, join, shard_relpath, write_atomic, write_text_atomic
 
@@ -51,11 +53,14 @@ def _sum_pairs(pairs) -> tuple[int, int]:
     return docs, num_bytes
 
 
-def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped) -> dict[str, Any]:
+def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, dedup=()) -> dict[str, Any]:
     """Assemble stats.json; asserts seen == kept + dropped for every source."""
     sources: dict[str, Any] = {}
+    merged_dedup = merge_stats(list(dedup))
     for source, files in sorted(source_files.items()):
-        sources[source] = {"seen": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "stages": {}, **files}
+        info = {k: v for k, v in files.items() if k != "dedup_steps"}
+        steps = {step: {"documents_removed": 0, **merged_dedup.get(source, {}).get(step, {})} for step in files.get("dedup_steps", ())}
+        sources[source] = {"seen": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "stages": {}, "dedup": steps, **info}
     for source, count in seen:
         sources[source]["seen"] = count
     for source, (count, num_bytes) in kept:
@@ -76,8 +81,8 @@ class _FinalizeFn(beam.DoFn):
     def __init__(self, out_dir: str, source_files: dict[str, dict[str, Any]], shards_cfg: Any) -> None:
         self._out_dir, self._source_files, self._cfg = out_dir, source_files, shards_cfg
 
-    def process(self, _, seen, kept, dropped, kept_shards, dropped_shards):
-        stats = build_stats(self._source_files, seen, kept, dropped)
+    def process(self, _, seen, kept, dropped, dedup, kept_shards, dropped_shards):
+        stats = build_stats(self._source_files, seen, kept, dropped, dedup)
         kept_entries = self._complete(kept_shards, self._cfg.num_shards, dropped=False)
         dropped_entries = self._complete(dropped_shards, self._cfg.num_dropped_shards, dropped=True) if self._cfg.write_dropped else []
         self._remove_stale({e["path"] for e in kept_entries + dropped_entries})
@@ -128,6 +133,7 @@ class Finalize(beam.PTransform):
                 side(inputs["seen"]),
                 side(inputs["kept"]),
                 side(inputs["dropped"]),
+                side(inputs["dedup"]),
                 side(inputs["kept_shards"]),
                 side(inputs["dropped_shards"]),
             )

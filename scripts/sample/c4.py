@@ -213,13 +213,16 @@ def _record(index: int, site: str, title: str, lines: list[str]) -> str:
 
 
 def sample_lines() -> list[str]:
-    """The file's lines in order: kept pages, one malformed line, then the special pages."""
+    """The file's lines in order: kept pages, one malformed line, the special pages, a mirror copy."""
     lines = [_record(i, site, title, body) for i, (site, title, body) in enumerate(KEPT_PAGES)]
     # A record cut off mid-string, as a crashed writer leaves it: a parse_error, and the file goes on.
     lines.append('{"text":"This record was cut off in the middle of')
     start = len(lines)
     for i, (site, title, body, _purpose) in enumerate(SPECIAL_PAGES, start=start):
         lines.append(_record(i, site, title, body))
+    # A mirror site serving the first page word for word: exact dedup keeps one (duplicate_exact).
+    _site, title, body = KEPT_PAGES[0]
+    lines.append(_record(len(lines), "mirror.example.org", title, body))
     return lines
 
 

@@ -42,6 +42,12 @@ def test_sample_run_writes_shards_manifest_stats_config(sample_run):
     assert not [p for p in sample_run.rglob(".tmp-*")]
 
 
+def test_dedup_runs_and_reports(sample_run):
+    c4 = json.loads((sample_run / "stats.json").read_text())["sources"]["c4"]
+    assert c4["dropped"]["duplicate_exact"] == 1
+    assert c4["dedup"]["exact"] == {"clusters": 1, "documents_removed": 1, "max_cluster": 2}
+
+
 def test_parse_errors_are_counted_not_fatal(sample_run):
     stats = json.loads((sample_run / "stats.json").read_text())
     assert stats["sources"]["c4"]["dropped"].get("parse_error", 0) >= 1

@@ -22,7 +22,7 @@ def _count(pcoll, label):
 def test_read_c4_composite():
     with TestPipeline() as p:
         out = p | beam.Create(_files("c4")) | ReadC4(C4Config())
-        assert_that(_count(out.kept, "Kept"), equal_to([31]), label="kept")
+        assert_that(_count(out.kept, "Kept"), equal_to([32]), label="kept")
         reasons = out.dropped | beam.Map(lambda d: (d.reason.value, d.stage))
         assert_that(reasons, equal_to([("parse_error", "read")]), label="dropped")
 

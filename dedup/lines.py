@@ -1,0 +1,35 @@
+"""CCNet's paragraph (line) dedup (Wenzek et al. 2020, section 3.1; LLaMA section 2: "deduplicates
+the data at the line level"): every line whose normalized 64-bit hash occurs in another document
+of the scope is removed; documents left shorter than `min_chars` are dropped
+(`too_short_after_dedup`). Scope: the whole source, or per dump or per file (document metadata).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import apache_beam as beam
+
+from dedup.hashing import line_hash, normalize_line
+from dedup.repeated import RemoveRepeated, Unit
+from pipeline.config import LineDedupConfig
+from pipeline.document import Document
+
+
+class LineUnits:
+    """A document's lines as units: ((scope, line hash), start, end incl. its newline)."""
+
+    def __init__(self, scope: str) -> None:
+        self._scope = scope
+
+    def __call__(self, doc: Document) -> Iterator[Unit]:
+        scope = "" if self._scope == "all" else str(doc.meta().get(self._scope, ""))
+        position = 0
+        for line in doc.text.splitlines(keepends=True):
+            start, position = position, position + len(line)
+            # Lines that normalize to nothing (blank, only punctuation) would all collide: keep them.
+            if normalize_line(line):
+                yield (scope, line_hash(line)), start, position
+
+
+def dedup_lines(source: str, cfg: LineDedupConfig) -> beam.PTransform:
+    return RemoveRepeated(source, "lines", LineUnits(cfg.scope), "all_if_shared", cfg.min_chars)

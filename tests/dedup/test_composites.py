@@ -1,0 +1,179 @@
+"""The dedup composites under Beam: planted duplicates, order and worker-count independence."""
+import json
+import os
+import random
+import shutil
+import tempfile
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from dedup.common import merge_stats
+from dedup.components import ConnectedComponents
+from dedup.exact import DedupExact
+from dedup.lines import dedup_lines
+from dedup.minhash import dedup_books, dedup_near
+from dedup.minhash_core import true_jaccard
+from dedup.spans import dedup_spans
+from pipeline.config import BookDedupConfig, ExactDedupConfig, LineDedupConfig, MinHashConfig, SpanDedupConfig
+from pipeline.document import Document
+
+WORDS = [f"w{i}" for i in range(5000)]
+
+
+def _text(rng: random.Random, num_words: int = 400) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(num_words))
+
+
+def _mutate(rng: random.Random, text: str, fraction: float) -> str:
+    """Replace a contiguous block of words: Jaccard of 5-gram sets drops to about the target."""
+    words = text.split()
+    n = int(len(words) * fraction)
+    start = rng.randrange(0, len(words) - n)
+    words[start:start + n] = [rng.choice(WORDS) + "x" for _ in range(n)]
+    return " ".join(words)
+
+
+def _save(values, path):
+    with open(path, "w") as f:
+        json.dump(values, f)
+
+
+def _run(transform, docs, workers: int = 1):
+    """Runs `transform` on docs; returns (kept ids, {dropped id: (reason, metadata)}, stats)."""
+    flags = ["--runner=FnApiRunner"]
+    if workers > 1:
+        flags += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    folder = tempfile.mkdtemp()
+    with beam.Pipeline(options=PipelineOptions(flags=flags)) as p:
+        out = p | beam.Create(docs) | transform
+        kept = out["kept"] | "KeptIds" >> beam.Map(lambda d: d.id)
+        dropped = out["dropped"] | beam.Map(lambda d: (d.doc.id, d.reason.value, d.doc.metadata))
+        for name, pcoll in (("kept", kept), ("dropped", dropped), ("stats", out["stats"])):
+            pcoll | f"List{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, os.path.join(folder, name))
+    results = {}
+    for name in ("kept", "dropped", "stats"):
+        with open(os.path.join(folder, name)) as f:
+            results[name] = json.load(f)
+    shutil.rmtree(folder)
+    dropped = {i: (r, json.loads(m)) for i, r, m in results["dropped"]}
+    stats = merge_stats([((a, b, c), v) for (a, b, c), v in results["stats"]])
+    return sorted(results["kept"]), dropped, stats
+
+
+def _doc(i, text, **meta):
+    return Document(id=f"d{i:04d}", source="c4", text=text, metadata=json.dumps(meta, sort_keys=True))
+
+
+def test_exact_keeps_smallest_id_and_records_it():
+    docs = [_doc(3, "same text"), _doc(1, "same  text "), _doc(2, "other")]
+    kept, dropped, stats = _run(DedupExact("c4", ExactDedupConfig("whitespace")), docs)
+    assert kept == ["d0001", "d0002"]
+    assert dropped["d0003"][0] == "duplicate_exact" and dropped["d0003"][1]["duplicate_of"] == "d0001"
+    assert stats["c4"]["exact"] == {"clusters": 1, "documents_removed": 1, "max_cluster": 2}
+
+
+def test_exact_without_normalization_keeps_whitespace_variants():
+    docs = [_doc(1, "same text"), _doc(2, "same  text")]
+    kept, _, _ = _run(DedupExact("c4", ExactDedupConfig("none")), docs)
+    assert kept == ["d0001", "d0002"]
+
+
+def test_lines_removes_lines_shared_across_documents_only():
+    boiler = "Copyright 2019 ACME. All rights reserved.\n"
+    docs = [
+        _doc(1, "A unique first line here.\n" + boiler + "Another unique line.\n"),
+        _doc(2, "Different opening line.\n" + boiler.replace("2019", "2021").upper()),
+        _doc(3, "Repeated inside one doc.\nRepeated inside one doc.\n"),
+    ]
+    kept, dropped, stats = _run(dedup_lines("commoncrawl", LineDedupConfig(scope="all", min_chars=5)), docs)
+    assert kept == ["d0001", "d0002", "d0003"]
+    assert stats["commoncrawl"]["lines"]["units_removed"] == 2
+
+
+def test_lines_too_short_after_dedup_and_scope():
+    shared = "The same paragraph in two dumps of the crawl.\n"
+    docs = [_doc(1, shared, dump="2019"), _doc(2, shared + "Extra text of doc two.\n", dump="2020")]
+    kept, dropped, _ = _run(dedup_lines("commoncrawl", LineDedupConfig(scope="all", min_chars=5)), docs)
+    assert kept == ["d0002"] and dropped["d0001"][0] == "too_short_after_dedup"
+    kept, dropped, _ = _run(dedup_lines("commoncrawl", LineDedupConfig(scope="dump", min_chars=5)), docs)
+    assert kept == ["d0001", "d0002"] and not dropped
+
+
+def test_spans_keep_first_occurrence():
+    passage = "One sentence here. Two sentence here. Three sentence here."
+    docs = [_doc(1, passage + " Unique tail one."), _doc(2, "Own start. " + passage)]
+    kept, dropped, stats = _run(dedup_spans("c4", SpanDedupConfig(span=3, min_chars=5)), docs)
+    assert kept == ["d0001", "d0002"]
+    assert stats["c4"]["spans"]["units_removed"] >= 1
+
+
+def test_connected_components_chain_and_star():
+    edges = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"), ("x", "y"), ("z", "y")]
+    with TestPipeline() as p:
+        out = p | beam.Create(edges) | ConnectedComponents(max_rounds=4)
+        expected = [(n, "a") for n in "abcde"] + [(n, "x") for n in "xyz"]
+        assert_that(out["labels"], equal_to(expected), label="labels")
+        assert_that(out["unconverged"], equal_to([0]), label="converged")
+
+
+def _planted(num_groups: int = 12, seed: int = 7):
+    rng = random.Random(seed)
+    docs, same = [], {}
+    for g in range(num_groups):
+        base = _text(rng)
+        # 400 words: a block of n new words breaks n + 4 of 396 shingles, J = (396 - k) / (396 + k).
+        kinds = [("base", base), ("exact", base), ("j95", _mutate(rng, base, 0.01)), ("j85", _mutate(rng, base, 0.07)),
+                 ("j50", _mutate(rng, base, 0.32))]
+        for k, (kind, text) in enumerate(kinds):
+            doc_id = f"g{g:02d}-{k}-{kind}"
+            docs.append(Document(id=doc_id, source="c4", text=text))
+            same[doc_id] = g if kind != "j50" else None
+    return docs, same
+
+
+def test_minhash_planted_duplicates_collapse_and_distinct_survive():
+    docs, _ = _planted()
+    text = {d.id: d.text for d in docs}
+    for kind, lo, hi in (("2-j95", 0.93, 0.97), ("3-j85", 0.82, 0.88), ("4-j50", 0.45, 0.55)):
+        assert lo < true_jaccard(text["g00-0-base"], text[f"g00-{kind}"]) < hi
+    kept, dropped, stats = _run(dedup_near("c4", MinHashConfig(threshold=0.8, verify="jaccard")), docs)
+    for g in range(12):
+        survivors = [k for k in kept if k.startswith(f"g{g:02d}-")]
+        assert len(survivors) == 2 and survivors[1] == f"g{g:02d}-4-j50"
+    assert all(reason == "duplicate_near" and "near_cluster" in meta for reason, meta in dropped.values())
+    assert stats["c4"]["near"]["clusters"] == 12 and stats["c4"]["near"]["max_cluster"] == 4
+    assert stats["c4"]["near"]["unconverged_nodes"] == 0
+
+
+def test_minhash_independent_of_order_and_workers():
+    docs, _ = _planted(num_groups=6, seed=3)
+    shuffled = list(docs)
+    random.Random(1).shuffle(shuffled)
+    transform = lambda: dedup_near("c4", MinHashConfig(threshold=0.8, keep="smallest_id"))  # noqa: E731
+    first = _run(transform(), docs)
+    assert _run(transform(), shuffled) == first
+    assert _run(transform(), shuffled, workers=2) == first
+
+
+def test_books_rule_uses_overlap_coefficient():
+    rng = random.Random(5)
+    book = _text(rng, 3000)
+    abridged = " ".join(book.split()[:1500])  # wholly contained in the full book
+    revised = _mutate(rng, book, 0.02)
+    other = _text(rng, 3000)
+    docs = [_doc(1, book), _doc(2, abridged), _doc(3, revised), _doc(4, other)]
+    kept, dropped, stats = _run(dedup_books("books", BookDedupConfig(keep="smallest_id")), docs)
+    assert kept == ["d0001", "d0004"]
+    assert {d: r for d, (r, _) in dropped.items()} == {"d0002": "duplicate_book", "d0003": "duplicate_book"}
+
+
+def test_books_rule_keeps_the_longest_by_default():
+    rng = random.Random(6)
+    book = _text(rng, 2000)
+    longer = book + " " + _text(rng, 100)
+    kept, _, _ = _run(dedup_books("books", BookDedupConfig()), [_doc(1, book), _doc(2, longer)])
+    assert kept == ["d0002"]
