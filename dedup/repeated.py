@@ -77,7 +77,7 @@ class _ApplyRemovalsFn(beam.DoFn):
                 continue
             text, num_units, num_chars = cut_ranges(doc.text, removals)
             text = _SPACES_BEFORE_NEWLINE.sub("", text)
-            yield stat(self._source, self._step, "units_removed", num_units)
+            yield stat(self._source, self._step, f"{self._step}_removed", num_units)
             yield stat(self._source, self._step, "chars_removed", num_chars)
             doc = doc.with_meta(**{f"{self._step}_removed": num_units})
             doc = dataclasses.replace(doc, text=text)

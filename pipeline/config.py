@@ -96,6 +96,7 @@ class MinHashConfig:
     rows: int = 0
     verify: str = "estimate"  # none | estimate (signature Jaccard) | jaccard (true shingle Jaccard)
     keep: str = "longest"  # longest | smallest_id
+    normalize: bool = False  # shingle CCNet-normalized text (lower case, no accents or punctuation)
     max_rounds: int = 10  # connected-components rounds (each halves the distance to a root)
 
 

@@ -91,7 +91,7 @@ def test_lines_removes_lines_shared_across_documents_only():
     ]
     kept, dropped, stats = _run(dedup_lines("commoncrawl", LineDedupConfig(scope="all", min_chars=5)), docs)
     assert kept == ["d0001", "d0002", "d0003"]
-    assert stats["commoncrawl"]["lines"]["units_removed"] == 2
+    assert stats["commoncrawl"]["lines"]["lines_removed"] == 2
 
 
 def test_lines_too_short_after_dedup_and_scope():
@@ -108,7 +108,7 @@ def test_spans_keep_first_occurrence():
     docs = [_doc(1, passage + " Unique tail one."), _doc(2, "Own start. " + passage)]
     kept, dropped, stats = _run(dedup_spans("c4", SpanDedupConfig(span=3, min_chars=5)), docs)
     assert kept == ["d0001", "d0002"]
-    assert stats["c4"]["spans"]["units_removed"] >= 1
+    assert stats["c4"]["spans"]["spans_removed"] >= 1
 
 
 def test_connected_components_chain_and_star():
@@ -177,3 +177,13 @@ def test_books_rule_keeps_the_longest_by_default():
     longer = book + " " + _text(rng, 100)
     kept, _, _ = _run(dedup_books("books", BookDedupConfig()), [_doc(1, book), _doc(2, longer)])
     assert kept == ["d0002"]
+
+
+def test_candidate_pairs_all_pairs_when_small_star_when_large():
+    from dedup.minhash import ALL_PAIRS_UP_TO, candidate_pairs
+
+    assert sorted(candidate_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
+    ids = [f"d{i:03d}" for i in range(ALL_PAIRS_UP_TO + 5)]
+    pairs = list(candidate_pairs(reversed(ids)))
+    assert pairs == [("d000", other) for other in ids[1:]]
+    assert list(candidate_pairs([])) == [] and list(candidate_pairs(["x"])) == []
