@@ -6,10 +6,11 @@ LSH parameters carry over, and the tests can check every value against it.
 
 The pipeline of one batch:
 1. shingles: each text's lower-cased, whitespace-split words, as word n-grams (word_shingles);
-2. datasketch's sha1_hash32 of each shingle (first 4 bytes of SHA-1, little-endian), computed by
-   a SHA-1 written in numpy over all the batch's shingles at once: bit-exact, and about twice as
-   fast per shingle as a call to hashlib, which is still used for small batches and for the rare
-   shingles longer than _MAX_VECTOR_BLOCKS SHA-1 blocks;
+   the C extension dedup/_sha1.c splits a whole batch in one pass (str.split()'s whitespace);
+2. datasketch's sha1_hash32 of each shingle (first 4 bytes of SHA-1, little-endian): in the C
+   extension, one call per batch through OpenSSL's SHA-1 (~55 ns a shingle); without the
+   extension, a SHA-1 written in numpy over all the batch's shingles at once (bit-exact, ~230 ns),
+   with hashlib for small batches and for the rare shingles longer than _MAX_VECTOR_BLOCKS blocks;
 3. the permutations, vectorized over shingles and permutations (numpy uint32/uint64 arithmetic
    wraps around exactly as datasketch's does);
 4. the minimum per text and permutation (np.minimum.reduceat over each text's shingles).
@@ -31,6 +32,11 @@ import itertools
 import struct
 
 import numpy as np
+
+try:
+    from dedup import _sha1 as _native
+except ImportError:  # not compiled (a bare source tree): the numpy SHA-1 gives the same values
+    _native = None
 
 SCHEMES = ("affine32", "legacy")
 MAX_HASH = (1 << 32) - 1  # datasketch's empty-sketch value in both schemes
@@ -69,13 +75,8 @@ def word_shingles(text: str, n: int = 5) -> list[bytes]:
             for i in range(len(words) - width + 1)]
 
 
-def _shingle_ranges(texts: list[str], n: int) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
-    """Every shingle of every text as a byte range of one buffer, without building the shingles.
-
-    The words of all texts are joined by single spaces into one UTF-8 buffer; a shingle of
-    word_shingles is then exactly the bytes from its first word's start to its last word's end.
-    Returns (buffer, shingle starts, shingle lengths, number of shingles per text).
-    """
+def _words_python(texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """(" ".join of every text's lower().split() words as UTF-8, word starts, word ends, words per text)."""
     word_lists = [t.lower().split() for t in texts]
     num_words = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(texts))
     buf = " ".join(itertools.chain.from_iterable(word_lists)).encode("utf-8", "surrogatepass")
@@ -85,6 +86,30 @@ def _shingle_ranges(texts: list[str], n: int) -> tuple[bytes, np.ndarray, np.nda
     word_starts = np.concatenate(([0], spaces + 1)) if buf else np.zeros(0, np.int64)
     word_ends = np.concatenate((spaces, [len(buf)])) if buf else np.zeros(0, np.int64)
     assert len(word_starts) == num_words.sum(), "word count and buffer disagree"
+    return buf, word_starts, word_ends, num_words
+
+
+def _words(texts: list[str]) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """_words_python in one C pass over the batch (dedup/_sha1.c words(): str.split()'s whitespace)."""
+    encoded = [t.lower().encode("utf-8", "surrogatepass") for t in texts]
+    raw = b"".join(encoded)
+    doc_ends = np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts)))
+    out = bytearray(len(raw) + len(texts))
+    room = len(raw) // 2 + len(texts) + 1  # words need a byte each and a separator between
+    starts, ends = np.empty(room, np.int64), np.empty(room, np.int64)
+    num_words = np.empty(len(texts), np.int64)
+    n = _native.words(raw, doc_ends, out, starts, ends, num_words)
+    return bytes(out[: ends[n - 1] if n else 0]), starts[:n], ends[:n], num_words
+
+
+def _shingle_ranges(texts: list[str], n: int) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """Every shingle of every text as a byte range of one buffer, without building the shingles.
+
+    The words of all texts are joined by single spaces into one UTF-8 buffer; a shingle of
+    word_shingles is then exactly the bytes from its first word's start to its last word's end.
+    Returns (buffer, shingle starts, shingle lengths, number of shingles per text).
+    """
+    buf, word_starts, word_ends, num_words = _words(texts) if _native is not None else _words_python(texts)
     width = np.minimum(num_words, n)
     num_shingles = np.where(num_words > 0, num_words - width + 1, 0)
     # Shingle g of the batch starts at word g + (words of earlier texts that start no shingle).
@@ -204,6 +229,19 @@ def _sha1_hash32_numpy(words: np.ndarray, starts: np.ndarray, lengths: np.ndarra
 
 def _sha1_hash32(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """datasketch.hashfunc.sha1_hash32 of buf[start:start + length] for each range, as uint32.
+
+    The C extension (dedup/_sha1.c, built by `pip install`) does the whole batch in one call;
+    without it, the numpy and hashlib paths below give the same values, slower.
+    """
+    if _native is not None:
+        out = np.empty(len(starts), dtype=np.uint32)
+        _native.hash32_ranges(buf, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(lengths, np.int64), out)
+        return out
+    return _sha1_hash32_python(buf, starts, lengths)
+
+
+def _sha1_hash32_python(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The pure-Python route of _sha1_hash32.
 
     Messages of 1 to _MAX_VECTOR_BLOCKS SHA-1 blocks go through the numpy SHA-1 when there are
     enough of them to amortise its ~1,500 numpy calls per pass; the rest through hashlib.

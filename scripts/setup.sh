@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=.venv
 STAMP="$VENV/.corral-installed"
-# Debian packages later steps need: a compiler and cmake, Boost and compression headers for KenLM's
-# lmplz/build_binary (built from the kenlm sdist by `make models`).
-APT_PACKAGES="build-essential cmake libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev"
+# Debian packages: a compiler and OpenSSL headers for the C SHA-1 of dedup/_sha1.c; cmake, Boost and
+# compression headers for KenLM's lmplz/build_binary (built from the kenlm sdist by `make models`).
+APT_PACKAGES="build-essential cmake libssl-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev"
 
 missing_apt() {
   local missing=()
@@ -31,13 +31,14 @@ else
   echo "setup: not a Debian system; install a C++ compiler, cmake and Boost yourself for 'make models'" >&2
 fi
 
-want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt pyproject.toml setup.py dedup/_sha1.c | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/python" -m pip install -q -r requirements.txt 2> >(grep -v "^WARNING: Location" >&2)
+# Editable install; compiles the C SHA-1 of dedup/_sha1.c (MinHash signatures) in place.
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v "^WARNING: Location" >&2)
 echo "$want" > "$STAMP"
 echo "setup: .venv ready"

@@ -269,3 +269,34 @@ def test_estimate_jaccard_rejects_different_lengths():
 def test_minhasher_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MinHasher(**kwargs)
+
+
+def test_native_sha1_matches_the_python_route():
+    from dedup import minhash_core
+
+    if minhash_core._native is None:
+        pytest.skip("dedup._sha1 is not compiled")
+    rng = np.random.default_rng(3)
+    buf = rng.integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    lengths = rng.integers(0, 300, 2000).astype(np.int64)
+    starts = np.array([rng.integers(0, len(buf) - n) for n in lengths], dtype=np.int64)
+    native = minhash_core._sha1_hash32(buf, starts, lengths)
+    assert np.array_equal(native, minhash_core._sha1_hash32_python(buf, starts, lengths))
+    with pytest.raises(ValueError, match="outside the buffer"):
+        minhash_core._native.hash32_ranges(buf, np.array([4990], np.int64), np.array([20], np.int64), np.empty(1, np.uint32))
+
+
+def test_native_words_match_str_split_on_every_whitespace():
+    from dedup import minhash_core
+
+    if minhash_core._native is None:
+        pytest.skip("dedup._sha1 is not compiled")
+    spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    rng = random.Random(0)
+    alphabet = "abcÉßñ漢字\u200b" + spaces  # U+200B looks like a space but is not one
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60))) for _ in range(2000)]
+    texts += ["", "  ", "x", "\ud800 lone surrogate", "end" + spaces]
+    native, python = minhash_core._words(texts), minhash_core._words_python(texts)
+    assert native[0] == python[0]
+    for a, b in zip(native[1:], python[1:]):
+        assert np.array_equal(a, b)
