@@ -8,14 +8,22 @@ CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
 
-.PHONY: setup corpus sample test clean
+.PHONY: setup corpus models sample test clean
 
 setup:
 	@bash scripts/setup.sh
 
-# The corpus job on the bundled sample (or INPUT=<dir>), into OUT.
+JOB_ARGS = --input "$(INPUT)" --output "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(BEAM_ARGS)
+
+# The corpus job on the bundled sample (or INPUT=<dir>), into OUT; trains the CommonCrawl models
+# first when they are missing or were made from another input or config.
 corpus: setup
-	$(PY) -m pipeline.cli corpus --input "$(INPUT)" --output "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(BEAM_ARGS)
+	$(PY) -m pipeline.cli models --if-missing $(JOB_ARGS)
+	$(PY) -m pipeline.cli corpus $(JOB_ARGS)
+
+# Train the CommonCrawl filter models (SentencePiece + KenLM per language, reference classifier).
+models: setup
+	$(PY) -m pipeline.cli models $(JOB_ARGS)
 
 # Regenerate the bundled sample under data/sample (deterministic; committed).
 sample: setup

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -22,13 +23,14 @@ from pipeline.shards import write_text_atomic  # noqa: E402
 DEFAULT_RUNNER = "FnApiRunner"
 
 
-def _corpus_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("corpus", help="build the corpus shards from an input root (Beam job)")
+def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help)
     p.add_argument("--input", help="input root with one folder per source (default: the config's)")
-    p.add_argument("--output", help="output folder (default: the config's)")
+    p.add_argument("--output", help="corpus output folder (default: the config's)")
     p.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
     p.epilog = "Any other flag (--runner, --direct_num_workers, ...) goes to Beam's PipelineOptions untouched."
+    return p
 
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
@@ -40,28 +42,58 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
     return PipelineOptions(flags=flags)
 
 
-def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
+def _load(args: argparse.Namespace):
     overrides = list(args.overrides)
     if args.input:
         overrides.append(f"input={args.input}")
     if args.output:
         overrides.append(f"output={args.output}")
-    cfg = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) -> dict:
+    """The corpus job for `sources` of cfg.input into `out`; returns stats.json's content."""
+    cfg = dataclasses.replace(cfg, sources=tuple(sources), output=out)
     inputs = discover(cfg.input, cfg.sources)
     if not any(sf.files for sf in inputs):
         raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; see README 'Input layout'")
-    _note_unread_folders(cfg)
+    from pipeline.corpus import CommonCrawlModels, build_corpus  # heavy imports only once the arguments are good
+    from pipeline.models import commoncrawl_models
+
+    models = None
+    if any(sf.source == "commoncrawl" and sf.files for sf in inputs):
+        models = CommonCrawlModels(*commoncrawl_models(cfg))
     _prepare_output(cfg.output)
     write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
-    from pipeline.corpus import build_corpus  # heavy imports only once the arguments are good
-
-    start = time.time()
     with beam.Pipeline(options=beam_options(beam_args)) as p:
-        build_corpus(p, cfg, inputs)
+        build_corpus(p, cfg, inputs, models)
     with open(os.path.join(cfg.output, "stats.json"), encoding="utf-8") as f:
-        stats = json.load(f)
+        return json.load(f)
+
+
+def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    cfg = _load(args)
+    _note_unread_folders(cfg)
+    start = time.time()
+    stats = run_pipeline(cfg, cfg.sources, cfg.output, beam_args)
     _print_summary(stats, cfg.output, time.time() - start)
     return stats
+
+
+def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
+    from pipeline.models import build_models, models_current
+
+    cfg = _load(args)
+    has_commoncrawl = "commoncrawl" in cfg.sources and any(sf.files for sf in discover(cfg.input, ("commoncrawl",)))
+    if args.if_missing and (not has_commoncrawl or models_current(cfg)):
+        return
+    if not has_commoncrawl:
+        raise ValueError(f"{cfg.input} has no commoncrawl input: the models need CommonCrawl pages as negatives")
+    start = time.time()
+    manifest = build_models(cfg, beam_args)
+    langs = ", ".join(f"{lang} (cut-offs {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
+    print(f"models: perplexity {langs}; reference classifier from {manifest['wikiref']['positives_cited']} cited pages "
+          f"+ {manifest['wikiref']['positives_wikipedia']} Wikipedia articles; {cfg.models.dir}/ in {time.time() - start:.1f}s")
 
 
 def _note_unread_folders(cfg) -> None:
@@ -106,15 +138,19 @@ def run_verify(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="corral", description="LLaMA-recipe pretraining data and training")
     sub = parser.add_subparsers(dest="command", required=True)
-    _corpus_parser(sub)
+    _job_parser(sub, "corpus", "build the corpus shards from an input root (Beam job)")
+    models = _job_parser(sub, "models", "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
+    models.add_argument("--if-missing", action="store_true", help="do nothing when current models exist")
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     args, rest = parser.parse_known_args(argv)
-    if args.command != "corpus" and rest:
+    if args.command not in ("corpus", "models") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "corpus":
             run_corpus(args, rest)
+        elif args.command == "models":
+            run_models(args, rest)
         elif args.command == "verify":
             return run_verify(args)
     except ValueError as exc:

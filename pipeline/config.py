@@ -18,7 +18,7 @@ import yaml
 
 ALL_SOURCES = ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
 # Sources this version of the job can read; the others arrive with later releases.
-IMPLEMENTED_SOURCES = ("c4", "wikipedia")
+IMPLEMENTED_SOURCES = ("c4", "commoncrawl", "wikipedia")
 # LLaMA section 2: "covers 20 languages, which use either the Latin or Cyrillic scripts".
 LLAMA_WIKIPEDIA_LANGUAGES = (
     "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
@@ -59,6 +59,38 @@ class C4Config:
     policy: bool = True  # remove cookie / privacy-policy / terms-of-use lines
     citations: bool = True  # remove Wikipedia-style citation markers such as [1] and [edit]
     badwords_file: str | None = None  # one word or phrase per line; pages containing one are dropped
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonCrawlConfig:
+    """CCNet's recipe (Wenzek et al. 2020) as LLaMA used it, plus the Wikipedia-reference filter."""
+
+    max_record_bytes: int = 16 * 1024 * 1024  # a larger WARC payload is a parse_error
+    min_chars: int = 1  # extracted text shorter than this is dropped as empty
+    languages: tuple[str, ...] = ("en",)  # fastText lid.176 labels to keep
+    lang_threshold: float = 0.5  # CCNet keeps lid.176 score >= 0.5
+    keep_buckets: tuple[str, ...] = ("head", "middle")  # perplexity buckets kept (RedPajama: head+middle)
+    # Perplexity cut-offs between head|middle and middle|tail; empty: the percentiles recorded by
+    # `make models` on the model's own training distribution (models.ppl_percentiles).
+    ppl_cutoffs: tuple[float, ...] = ()
+    wiki_ref_threshold: float = 0.25  # RedPajama kept pages with reference probability >= 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelsConfig:
+    """`make models`: what the CommonCrawl filters load, trained by the project under `dir`."""
+
+    dir: str = "out/models"
+    wikipedia_corpus: str = ""  # corpus output holding wikipedia shards; "" = this run's output
+    lm_languages: tuple[str, ...] = ("en",)  # a SentencePiece + KenLM model per language
+    sp_vocab_size: int = 65536  # CCNet's per-language SentencePiece size
+    kenlm_order: int = 5
+    ppl_percentiles: tuple[float, ...] = (30.0, 60.0)  # head | middle | tail boundaries
+    ref_min_positives: int = 1000  # fewer cited pages found: Wikipedia text fills the positives
+    ref_max_files: int = 200  # CommonCrawl files read (in name order) for positives and negatives
+    ref_max_examples: int = 200_000  # per class
+    ref_epochs: int = 5
+    ref_seed: int = 1
 
 
 DEDUP_STEPS = ("exact", "lines", "near", "books", "spans")
@@ -128,7 +160,8 @@ class SpanDedupConfig:
 class DedupConfig:
     """Which dedup steps each source runs, in order, and each step's settings."""
 
-    commoncrawl: tuple[str, ...] = ("lines", "exact")
+    # Exact copies first (one of two identical pages stays), then CCNet's line dedup on the rest.
+    commoncrawl: tuple[str, ...] = ("exact", "lines")
     c4: tuple[str, ...] = ("exact",)
     github: tuple[str, ...] = ("exact",)
     wikipedia: tuple[str, ...] = ("exact",)
@@ -168,6 +201,8 @@ class CorpusConfig:
     shards: ShardsConfig = ShardsConfig()
     wikipedia: WikipediaConfig = WikipediaConfig()
     c4: C4Config = C4Config()
+    commoncrawl: CommonCrawlConfig = CommonCrawlConfig()
+    models: ModelsConfig = ModelsConfig()
     dedup: DedupConfig = DedupConfig()
 
     def __post_init__(self) -> None:

@@ -27,6 +27,10 @@ class DropReason(str, enum.Enum):
     REDIRECT = "redirect"
     NON_ARTICLE_NAMESPACE = "non_article_namespace"
     LANGUAGE_NOT_KEPT = "language_not_kept"
+    # CommonCrawl by CCNet (Wenzek et al. 2020) and the Wikipedia-reference classifier.
+    LANG = "lang"  # fastText lid.176: language not kept, or score under the threshold
+    PERPLEXITY = "perplexity"  # KenLM perplexity in a bucket not kept (tail by default)
+    WIKI_REF = "wiki_ref"  # reference-classifier probability under the threshold
     # C4 heuristics (Raffel et al. 2020, section 2.2).
     C4_LOREM_IPSUM = "c4_lorem_ipsum"
     C4_CURLY_BRACKET = "c4_curly_bracket"

@@ -10,6 +10,8 @@ from apache_beam.io.filesystems import FileSystems
 # Which file names each source reads; the rest of its folder is listed as ignored, never silently.
 SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
     "c4": (".json.gz", ".jsonl.gz", ".json", ".jsonl"),
+    # WARC (response records) and WET (conversion records); WAT metadata files are not text.
+    "commoncrawl": (".warc", ".warc.gz", ".warc.wet", ".warc.wet.gz", ".wet", ".wet.gz"),
     "wikipedia": (".xml", ".xml.bz2", ".bz2"),
 }
 # Multistream dumps ship an offsets index beside the XML; it is not a dump.

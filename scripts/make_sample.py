@@ -6,9 +6,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from scripts.sample import c4, wikipedia
+from scripts.sample import c4, commoncrawl, wikipedia
 
-WRITERS = {"c4": c4.write_sample, "wikipedia": wikipedia.write_sample}
+WRITERS = {"c4": c4.write_sample, "commoncrawl": commoncrawl.write_sample, "wikipedia": wikipedia.write_sample}
 
 
 def make_sample(root: Path) -> None:

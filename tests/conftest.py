@@ -18,3 +18,24 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/corpus-samples is not present")
     return SHARED_SAMPLES
+
+
+def build_models(tmp_path_factory, input_root: Path, name: str) -> str:
+    """Train the CommonCrawl models for `input_root` into a temporary folder; returns it."""
+    from pipeline.cli import main
+
+    models_dir = tmp_path_factory.mktemp(name)
+    assert main(["models", "--input", str(input_root), "--set", f"models.dir={models_dir}"]) == 0
+    return str(models_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_models(tmp_path_factory) -> str:
+    return build_models(tmp_path_factory, SAMPLE, "sample-models")
+
+
+@pytest.fixture(scope="session")
+def shared_models(tmp_path_factory) -> str:
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip("../shared/corpus-samples is not present")
+    return build_models(tmp_path_factory, SHARED_SAMPLES, "shared-models")

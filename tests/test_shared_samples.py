@@ -13,13 +13,12 @@ MARKUP = ("[[", "{{", "<ref", "|}")
 
 
 @pytest.fixture(scope="module")
-def shared_run(tmp_path_factory):
+def shared_run(tmp_path_factory, shared_models):
     from tests.conftest import SHARED_SAMPLES
 
-    if not SHARED_SAMPLES.is_dir():
-        pytest.skip("../shared/corpus-samples is not present")
     out = tmp_path_factory.mktemp("shared") / "corpus"
-    assert main(["corpus", "--input", str(SHARED_SAMPLES), "--output", str(out)]) == 0
+    args = ["corpus", "--input", str(SHARED_SAMPLES), "--output", str(out), "--set", f"models.dir={shared_models}"]
+    assert main(args) == 0
     return out
 
 
@@ -57,3 +56,51 @@ def test_c4_keeps_most_and_counts_every_drop(shared_run):
     assert all(reason.startswith("c4_") or reason == "empty" or reason == "duplicate_exact" for reason in stats["dropped"])
     # The 5-document head is byte-identical to the first 5 of the 1000: exact dedup keeps one of each.
     assert stats["dropped"]["duplicate_exact"] == 5 and stats["dedup"]["exact"]["clusters"] == 5
+
+
+def _dropped(out, source):
+    tables = [pa.ipc.open_file(str(p)).read_all() for p in sorted((out / "dropped" / source).glob("part-*.arrow"))]
+    return pa.concat_tables(tables).to_pylist()
+
+
+def _file(doc):
+    return json.loads(doc["metadata"]).get("file", doc["id"].split("#")[0].split("@")[0])
+
+
+def test_commoncrawl_languages_dropped_and_english_scored(shared_run):
+    docs = [d for d in _kept(shared_run, "commoncrawl") + _dropped(shared_run, "commoncrawl")
+            if _file(d) == "CC-MAIN-2020-34_sample.warc.gz" and d.get("drop_reason") != "parse_error"]
+    assert len(docs) == 16
+    for doc in docs:
+        if doc["lang"] in ("zh", "de", "ja", "ru", "nl"):
+            assert doc["drop_reason"] == "lang", doc["url"]
+    english = [d for d in docs if d["lang"] == "en"]
+    assert english and all(d["lang_score"] >= 0.5 and d["perplexity"] > 0 and d["ppl_bucket"] for d in english)
+    russian = [d for d in docs if d["url"] == "http://01spb.ru/company/"]
+    assert russian[0]["lang"] == "ru" and "О компании" in russian[0]["text"]
+
+
+def test_commoncrawl_damage_is_counted_and_the_rest_goes_on(shared_run):
+    everything = _kept(shared_run, "commoncrawl") + _dropped(shared_run, "commoncrawl")
+    by_file = {}
+    for doc in everything:
+        by_file.setdefault(_file(doc), []).append(doc.get("drop_reason"))
+    assert by_file["clipped-response.warc.gz"] == ["parse_error"]
+    assert set(by_file["cc_net_sample_SEMISYNTHETIC.warc.wet"]) == {"parse_error"}
+    assert any(r != "parse_error" for r in by_file["CC-MAIN-2024-22_whirlwind.warc.wet.gz"])  # the WET record parses
+    assert len(by_file["wget_sample-0000.warc.gz"]) == 22 and "parse_error" not in by_file["wget_sample-0000.warc.gz"]
+
+
+def test_commoncrawl_duplicate_page_removed(shared_run):
+    copies = [d for d in _kept(shared_run, "commoncrawl") + _dropped(shared_run, "commoncrawl") if d["url"] == "https://allenai.org/"]
+    assert len(copies) == 3  # fetched three times in wget_sample-0001, same extracted text
+    assert sorted(d.get("drop_reason") == "duplicate_exact" for d in copies) == [False, True, True]
+
+
+def test_every_kept_commoncrawl_document_carries_its_scores(shared_run):
+    kept = _kept(shared_run, "commoncrawl")
+    assert kept
+    for doc in kept:
+        assert doc["lang"] == "en" and doc["lang_score"] >= 0.5
+        assert doc["perplexity"] is not None and doc["ppl_bucket"] in ("head", "middle")
+        assert doc["wiki_ref_prob"] >= 0.25

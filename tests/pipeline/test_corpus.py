@@ -11,8 +11,17 @@ from pipeline.verify import verify_corpus
 from tests.conftest import REPO, SAMPLE
 
 
+MODELS: list[str] = []  # the session's sample models folder, set by the autouse fixture
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _models(sample_models):
+    MODELS[:] = [sample_models]
+
+
 def _run(out: Path, *extra: str) -> dict:
-    assert main(["corpus", "--input", str(SAMPLE), "--output", str(out), *extra]) == 0
+    args = ["corpus", "--input", str(SAMPLE), "--output", str(out), "--set", f"models.dir={MODELS[0]}", *extra]
+    assert main(args) == 0
     return json.loads((out / "stats.json").read_text())
 
 
@@ -23,7 +32,7 @@ def _tree(out: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory) -> Path:
+def sample_run(tmp_path_factory, _models) -> Path:
     out = tmp_path_factory.mktemp("sample") / "corpus"
     _run(out)
     return out
@@ -31,7 +40,7 @@ def sample_run(tmp_path_factory) -> Path:
 
 def test_sample_run_writes_shards_manifest_stats_config(sample_run):
     stats = json.loads((sample_run / "stats.json").read_text())
-    assert set(stats["sources"]) == {"c4", "wikipedia"}
+    assert set(stats["sources"]) == {"c4", "commoncrawl", "wikipedia"}
     for source, s in stats["sources"].items():
         assert s["seen"] == s["kept"] + sum(s["dropped"].values())
         assert s["kept"] > 0 and s["dropped"], source
@@ -95,3 +104,27 @@ def test_user_errors_are_one_line_exit_2(args, message, tmp_path):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_models_name_make_models(tmp_path):
+    result = _cli("corpus", "--input", str(SAMPLE), "--output", str(tmp_path / "o"), "--set", f"models.dir={tmp_path / 'none'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "run `make models`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dedup_steps_can_all_be_off(tmp_path):
+    out = tmp_path / "corpus"
+    stats = _run(out, "--set", "dedup.c4=[]", "--set", "dedup.wikipedia=[]", "--set", "dedup.commoncrawl=[]")
+    assert stats["sources"]["c4"]["dedup"] == {} and "duplicate_exact" not in stats["sources"]["c4"]["dropped"]
+    assert verify_corpus(str(out)) == []
+
+
+def test_kept_commoncrawl_documents_carry_every_score(sample_run):
+    import pyarrow as pa
+
+    tables = [pa.ipc.open_file(str(p)).read_all() for p in sorted((sample_run / "commoncrawl").glob("part-*.arrow"))]
+    kept = pa.concat_tables(tables).to_pylist()
+    assert kept
+    for doc in kept:
+        assert doc["lang"] == "en" and doc["lang_score"] >= 0.5
+        assert doc["perplexity"] > 0 and doc["ppl_bucket"] in ("head", "middle") and doc["wiki_ref_prob"] >= 0.25

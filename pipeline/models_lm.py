@@ -1,0 +1,263 @@
+"""`make models`, language-model part: CCNet's per-language SentencePiece + 5-gram KenLM, trained on
+the corpus job's own Wikipedia output (Wenzek et al. 2020, section 3.3; LLaMA, Touvron et al.
+2023, section 2, filters CommonCrawl with it).
+
+For one language, as cc_net's Makefile does (`%.sp.model`, `%.arpa`, `%.arpa.bin`):
+
+1. every line of every document is normalized as cc_net's text_normalizer.normalize does
+   (dedup.hashing.normalize_line); blank lines are left out;
+2. a unigram SentencePiece model is trained on those lines: CCNet's 65,536 pieces
+   (`models.sp_vocab_size`), character coverage 0.9995. The vocabulary is a soft limit, CCNet's own
+   fallback for a corpus too small for the full size: SentencePiece then keeps every piece its
+   seeds support, so the model has min(sp_vocab_size, what the input supports) pieces, one
+   deterministic training, no retry loop (the size is in the returned summary);
+3. the lines, encoded into pieces, train `lmplz -o <kenlm_order> --discount_fallback`, whose ARPA
+   `build_binary` turns into `<lang>.lm.binary`;
+4. every document is scored by filters.perplexity.PerplexityScorer, exactly as the CommonCrawl
+   filter scores a page, and the `models.ppl_percentiles` percentiles (CCNet: 30th and 60th)
+   become the head|middle|tail cut-offs. They are taken on held-out documents (every
+   HELDOUT_EVERY-th, left out of steps 2-3), not on the training documents: see HELDOUT_EVERY.
+   CCNet's shipped cut-offs (cc_net/data/cutoff.csv; English 340 and 520) are percentiles over
+   the CommonCrawl pages it bucketed; held-out Wikipedia is this project's stand-in for text the
+   model has not seen, with no CommonCrawl needed before the models exist.
+
+Outputs are built in a temporary folder inside `out_dir` and renamed into place when complete.
+No Beam imports: this runs as plain Python in `make models`.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import sentencepiece
+
+from dedup.hashing import normalize_line
+from filters.perplexity import PerplexityScorer
+from pipeline.config import ModelsConfig
+
+# SentencePiece samples at most this many lines (paragraphs) to train on: CCNet trained on the
+# openings of 1M Wikipedia articles; the unigram trainer's memory grows with its input.
+SP_MAX_SENTENCES = 1_000_000
+# Lines longer than this many bytes are skipped by SentencePiece's trainer (its default, 4192,
+# would skip many whole Wikipedia paragraphs); KenLM still trains on them.
+SP_MAX_SENTENCE_BYTES = 1 << 14
+SP_CHARACTER_COVERAGE = 0.9995  # cc_net's Makefile
+SP_SEED = 1  # the reservoir sample of lines, when there are more than SP_MAX_SENTENCES
+ENCODE_BATCH_LINES = 10_000
+# Every HELDOUT_EVERY-th document is left out of training and only scored: the cut-offs are its
+# percentiles. An unpruned 5-gram nearly memorizes its training text (on 84 English articles:
+# median perplexity 7.5 on them, ~600 on held-out articles), so cut-offs taken on the training
+# documents would put all unseen text, Wikipedia's own included, in the tail.
+HELDOUT_EVERY = 10
+STDERR_TAIL_CHARS = 2000
+
+
+def find_kenlm_binaries() -> tuple[str, str]:
+    """Paths of KenLM's `lmplz` and `build_binary`: the virtualenv's bin first, then PATH."""
+    found = []
+    for name in ("lmplz", "build_binary"):
+        candidate = Path(sys.prefix) / "bin" / name
+        path = str(candidate) if os.access(candidate, os.X_OK) else shutil.which(name)
+        if path is None:
+            raise ValueError(
+                f"KenLM's {name} is in neither {Path(sys.prefix) / 'bin'} nor PATH: run `make setup` "
+                "(scripts/build_kenlm.sh builds lmplz and build_binary)"
+            )
+        found.append(path)
+    return found[0], found[1]
+
+
+def wikipedia_texts(corpus_dir: str, lang: str) -> Iterator[str]:
+    """The texts of the kept Wikipedia documents of `lang` in `<corpus_dir>/wikipedia/part-*.arrow`,
+    shard by shard in file-name order and in row order inside a shard (the shards are sorted by id,
+    so the order is deterministic). Checked eagerly: a ValueError comes at the call, not at the
+    first `next()`, when the folder or the language's documents are missing."""
+    shards = sorted(Path(corpus_dir, "wikipedia").glob("part-*.arrow"))
+    if not any(_has_lang(path, lang) for path in shards):
+        raise ValueError(
+            f"no {lang!r} Wikipedia documents in {Path(corpus_dir, 'wikipedia')}/part-*.arrow: run the "
+            "corpus job on an input with Wikipedia dumps of that language first (or set models.wikipedia_corpus)"
+        )
+    return _lang_texts(shards, lang)
+
+
+def _has_lang(path: Path, lang: str) -> bool:
+    """Whether a shard holds a document of `lang`; stops at the first record batch that does (the
+    shards are zstd-compressed, so each batch read decompresses its texts too)."""
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        return any(pc.any(pc.equal(reader.get_batch(i).column("lang"), lang)).as_py()
+                   for i in range(reader.num_record_batches))
+
+
+def _lang_texts(shards: list[Path], lang: str) -> Iterator[str]:
+    for path in shards:
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                mask = pc.fill_null(pc.equal(batch.column("lang"), lang), False)
+                yield from batch.filter(mask).column("text").to_pylist()
+
+
+def train_language_model(lang: str, texts: Iterable[str], out_dir: Path, cfg: ModelsConfig,
+                         lmplz: str, build_binary: str, heldout_every: int = HELDOUT_EVERY) -> dict[str, Any]:
+    """Train `<out_dir>/<lang>.sp.model` and `<out_dir>/<lang>.lm.binary` on `texts` and return a
+    summary with the perplexity cut-offs (see the module docstring for both). Documents with no
+    non-blank line are skipped and not counted; none left is a ValueError. `heldout_every=0` takes
+    the cut-offs from the training documents themselves."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{lang}.train-", dir=out_dir))
+    try:
+        num_docs, num_chars = _write_docs(texts, work / "docs.jsonl")
+        if num_docs == 0:
+            raise ValueError(f"no {lang!r} text to train a language model on: every document is empty")
+        step = _heldout_step(num_docs, heldout_every)
+        _write_training_lines(work / "docs.jsonl", work / "lines.txt", step)
+        sp_vocab_size = _train_sentencepiece(work / "lines.txt", work / "sp.model", cfg.sp_vocab_size, lang)
+        _train_kenlm(work, cfg.kenlm_order, lmplz, build_binary)
+        train_ppl, heldout_ppl = _score_documents(work, step)
+        sp_path, lm_path = out_dir / f"{lang}.sp.model", out_dir / f"{lang}.lm.binary"
+        os.replace(work / "sp.model", sp_path)
+        os.replace(work / "lm.binary", lm_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cutoffs = [float(x) for x in np.percentile(heldout_ppl or train_ppl, cfg.ppl_percentiles)]
+    return {
+        "lang": lang, "sp_model": str(sp_path), "lm": str(lm_path), "sp_vocab_size": sp_vocab_size,
+        "num_docs": num_docs, "num_chars": num_chars, "num_heldout_docs": len(heldout_ppl),
+        "ppl_percentiles": {str(float(p)): x for p, x in zip(cfg.ppl_percentiles, cutoffs)},
+        "cutoffs": cutoffs, "cutoffs_from": "heldout" if heldout_ppl else "train",
+        "train_ppl_median": float(np.median(train_ppl)),
+        "heldout_ppl_median": float(np.median(heldout_ppl)) if heldout_ppl else None,
+    }
+
+
+def _heldout_step(num_docs: int, heldout_every: int) -> int:
+    """Every `step`-th document is held out; 0: none. A corpus smaller than `heldout_every` still
+    holds out one document when it has two."""
+    if heldout_every <= 0 or num_docs < 2:
+        return 0
+    return min(heldout_every, num_docs)
+
+
+def _is_heldout(index: int, step: int) -> bool:
+    return step > 0 and index % step == step - 1
+
+
+def _write_docs(texts: Iterable[str], docs_path: Path) -> tuple[int, int]:
+    """One pass over `texts` (it may be a one-shot iterator): each scorable document as a JSON
+    [text, normalized non-blank lines] per line, so it can be read back, split and scored."""
+    num_docs = num_chars = 0
+    with open(docs_path, "w", encoding="utf-8", newline="\n") as docs:
+        for text in texts:
+            normalized = [line for line in map(normalize_line, text.split("\n")) if line]
+            if not normalized:
+                continue
+            docs.write(json.dumps([text, "\n".join(normalized)], ensure_ascii=False) + "\n")
+            num_docs += 1
+            num_chars += len(text)
+    return num_docs, num_chars
+
+
+def _read_docs(path: Path) -> Iterator[tuple[str, str]]:
+    # newline="\n" (here and for every temporary file): no translation, so a line read back is
+    # the line written, and only "\n" ends a line, as for SentencePiece's and KenLM's readers.
+    with open(path, encoding="utf-8", newline="\n") as f:
+        for line in f:
+            text, normalized = json.loads(line)
+            yield text, normalized
+
+
+def _write_training_lines(docs_path: Path, lines_path: Path, step: int) -> None:
+    with open(lines_path, "w", encoding="utf-8", newline="\n") as lines:
+        for index, (_, normalized) in enumerate(_read_docs(docs_path)):
+            if not _is_heldout(index, step):
+                lines.write(normalized + "\n")
+
+
+def _score_documents(work: Path, step: int) -> tuple[list[float], list[float]]:
+    """The perplexity of each document, exactly as the CommonCrawl filter computes it; (training
+    documents, held-out documents)."""
+    scorer = PerplexityScorer(str(work / "sp.model"), str(work / "lm.binary"))
+    train: list[float] = []
+    heldout: list[float] = []
+    for index, (text, _) in enumerate(_read_docs(work / "docs.jsonl")):
+        (heldout if _is_heldout(index, step) else train).append(scorer.perplexity(text))
+    return train, heldout
+
+
+def _train_kenlm(work: Path, order: int, lmplz: str, build_binary: str) -> None:
+    """cc_net Makefile `%.arpa` and `%.arpa.bin`: lmplz on the pieces, then KenLM's binary format.
+    --discount_fallback: small corpora otherwise abort with BadDiscountException; --skip_symbols: a
+    literal "<s>", "</s>" or "<unk>" piece in the text is whitespace, not a fatal error."""
+    _encode_lines(work / "sp.model", work / "lines.txt", work / "pieces.txt")
+    _run([lmplz, "-o", str(order), "--discount_fallback", "--skip_symbols", "-S", "20%", "-T", str(work)],
+         stdin=work / "pieces.txt", stdout=work / "lm.arpa")
+    _run([build_binary, str(work / "lm.arpa"), str(work / "lm.binary")])
+
+
+def _train_sentencepiece(lines_path: Path, model_path: Path, vocab_size: int, lang: str) -> int:
+    """CCNet's unigram SentencePiece (cc_net Makefile `%.sp.model`); returns its number of pieces.
+
+    Fed from an iterator and written through `model_writer`: given a file, SentencePiece records
+    the input and output paths (here in a temporary folder) in the model, and two trainings on the
+    same text would differ in those bytes."""
+    # The reservoir sample of lines (only taken beyond SP_MAX_SENTENCES) is seeded: same input,
+    # same model.
+    sentencepiece.set_random_generator_seed(SP_SEED)
+    model = io.BytesIO()
+    with open(lines_path, encoding="utf-8", newline="\n") as lines:
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=(line[:-1] for line in lines), model_writer=model,
+                model_type="unigram", vocab_size=vocab_size, hard_vocab_limit=False,
+                character_coverage=SP_CHARACTER_COVERAGE, input_sentence_size=SP_MAX_SENTENCES,
+                shuffle_input_sentence=True, max_sentence_length=SP_MAX_SENTENCE_BYTES,
+                num_threads=os.cpu_count() or 1, minloglevel=2,
+            )
+        except RuntimeError as err:
+            # In practice: a vocabulary smaller than the alphabet the input needs.
+            raise ValueError(f"SentencePiece training for {lang!r} failed with models.sp_vocab_size="
+                             f"{vocab_size}: {err}") from err
+    model_path.write_bytes(model.getvalue())
+    return sentencepiece.SentencePieceProcessor(model_proto=model.getvalue()).get_piece_size()
+
+
+def _encode_lines(sp_model: Path, lines_path: Path, pieces_path: Path) -> None:
+    """The KenLM training corpus: each normalized line as SentencePiece pieces joined by spaces
+    (cc_net's `spm_encode --output_format=piece`), encoded in batches."""
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
+    with open(lines_path, encoding="utf-8", newline="\n") as src, \
+            open(pieces_path, "w", encoding="utf-8", newline="\n") as dst:
+        batch: list[str] = []
+        for line in src:
+            batch.append(line[:-1])
+            if len(batch) == ENCODE_BATCH_LINES:
+                dst.writelines(" ".join(p) + "\n" for p in sp.encode(batch, out_type=str))
+                batch = []
+        dst.writelines(" ".join(p) + "\n" for p in sp.encode(batch, out_type=str))
+
+
+def _run(cmd: list[str], stdin: Path | None = None, stdout: Path | None = None) -> None:
+    """Run a KenLM program; a failure is a RuntimeError naming the command and its stderr tail."""
+    with open(stdin or os.devnull, "rb") as fin, open(stdout or os.devnull, "wb") as fout:
+        try:
+            proc = subprocess.run(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE, check=False)
+        except OSError as err:
+            raise RuntimeError(f"could not run {shlex.join(cmd)}: {err}") from err
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+        raise RuntimeError(f"{shlex.join(cmd)} failed with exit code {proc.returncode}:\n{tail}")
