@@ -93,6 +93,59 @@ class ModelsConfig:
     ref_seed: int = 1
 
 
+# RedPajama's GitHub allow-list of code and text extensions (its github_clean_dedup_local.py).
+GITHUB_EXTENSIONS = (
+    ".asm", ".bat", ".cmd", ".c", ".h", ".cs", ".cpp", ".hpp", ".c++", ".h++", ".cc", ".hh", ".C", ".H",
+    ".cmake", ".css", ".dockerfile", ".f90", ".f", ".f03", ".f08", ".f77", ".f95", ".for", ".fpp", ".go",
+    ".hs", ".html", ".java", ".js", ".jl", ".lua", ".md", ".markdown", ".php", ".php3", ".php4", ".php5",
+    ".phps", ".phpt", ".pl", ".pm", ".pod", ".perl", ".ps1", ".psd1", ".psm1", ".py", ".rb", ".rs", ".sql",
+    ".scala", ".sh", ".bash", ".command", ".zsh", ".ts", ".tsx", ".tex", ".vb", "Dockerfile", "Makefile",
+    ".xml", ".rst", ".m", ".smali",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class GitHubConfig:
+    """LLaMA section 2: Apache/BSD/MIT repositories; RedPajama's line-length and alphanumeric filters."""
+
+    licenses: tuple[str, ...] = ("apache-2.0", "bsd-2-clause", "bsd-3-clause", "mit")
+    extensions: tuple[str, ...] = GITHUB_EXTENSIONS  # suffixes, or whole names (Makefile)
+    max_line_length: int = 1000
+    max_mean_line_length: int = 100
+    min_alnum_fraction: float = 0.25
+    max_file_bytes: int = 1_000_000  # a larger source file is dropped as too_large
+    max_archive_bytes: int = 2_000_000_000  # decompressed cap per repository archive
+    strip_license_headers: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class StackExchangeConfig:
+    """LLaMA section 2: the 28 largest sites; HTML removed; answers sorted by score, highest first."""
+
+    top_sites: int = 28  # keep the N sites with the most posts in the input; 0 keeps every site
+    sites: tuple[str, ...] = ()  # an explicit list of sites to keep (overrides top_sites)
+    min_answers: int = 1  # questions with fewer answers are dropped as no_answers
+    max_archive_bytes: int = 200_000_000_000  # decompressed cap per .7z dump
+
+
+@dataclasses.dataclass(frozen=True)
+class ArxivConfig:
+    """LLaMA section 2: text from the first section on, no bibliography, no comments, macros inlined."""
+
+    max_archive_bytes: int = 500_000_000  # decompressed cap per submission (a bomb is unsafe_archive)
+    max_members: int = 10_000  # files per submission
+    max_nesting: int = 2  # archives inside archives (the monthly arXiv_src_*.tar bundles hold .gz/.tar.gz)
+    min_chars: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class BooksConfig:
+    """LLaMA section 2: Project Gutenberg books, boilerplate removed (the book dedup is in dedup/)."""
+
+    min_chars: int = 1
+    max_book_bytes: int = 100_000_000
+
+
 DEDUP_STEPS = ("exact", "lines", "near", "books", "spans")
 EXACT_NORMALIZATIONS = ("none", "whitespace", "lower", "ccnet")
 
@@ -202,6 +255,10 @@ class CorpusConfig:
     wikipedia: WikipediaConfig = WikipediaConfig()
     c4: C4Config = C4Config()
     commoncrawl: CommonCrawlConfig = CommonCrawlConfig()
+    github: GitHubConfig = GitHubConfig()
+    stackexchange: StackExchangeConfig = StackExchangeConfig()
+    arxiv: ArxivConfig = ArxivConfig()
+    books: BooksConfig = BooksConfig()
     models: ModelsConfig = ModelsConfig()
     dedup: DedupConfig = DedupConfig()
 

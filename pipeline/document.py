@@ -31,6 +31,21 @@ class DropReason(str, enum.Enum):
     LANG = "lang"  # fastText lid.176: language not kept, or score under the threshold
     PERPLEXITY = "perplexity"  # KenLM perplexity in a bucket not kept (tail by default)
     WIKI_REF = "wiki_ref"  # reference-classifier probability under the threshold
+    # GitHub (LLaMA section 2; RedPajama's file filters).
+    LICENSE = "license"  # repository license not in the allow-list (detail: the license found)
+    BINARY = "binary"  # binary content, whatever the file name says
+    VENDORED = "vendored"  # vendored, minified or generated files
+    EXTENSION = "extension"  # not an allowed code or text extension
+    LONG_LINE = "long_line"  # longest line over github.max_line_length
+    MEAN_LINE = "mean_line"  # mean line length over github.max_mean_line_length
+    ALNUM = "alnum_fraction"  # alphanumeric fraction under github.min_alnum_fraction
+    TOO_LARGE = "too_large"  # a file or archive member over its size cap
+    # StackExchange (LLaMA section 2).
+    NO_ANSWERS = "no_answers"
+    SITE_NOT_KEPT = "site_not_kept"  # not among the largest sites (stackexchange.top_sites)
+    # ArXiv (LLaMA section 2) and archives in general.
+    NO_TEX = "no_tex"  # no LaTeX main file: an HTML-only or PDF-only submission
+    UNSAFE_ARCHIVE = "unsafe_archive"  # absolute paths, "..", links, devices, or a decompression bomb
     # C4 heuristics (Raffel et al. 2020, section 2.2).
     C4_LOREM_IPSUM = "c4_lorem_ipsum"
     C4_CURLY_BRACKET = "c4_curly_bracket"

@@ -13,6 +13,14 @@ SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
     # WARC (response records) and WET (conversion records); WAT metadata files are not text.
     "commoncrawl": (".warc", ".warc.gz", ".warc.wet", ".warc.wet.gz", ".wet", ".wet.gz"),
     "wikipedia": (".xml", ".xml.bz2", ".bz2"),
+    # Repository archives and BigQuery-style {repo_name, path, content, license} tables; an
+    # immediate subfolder of github/ holding none of these is a plain repository checkout.
+    "github": (".tar.gz", ".tgz", ".tar", ".zip", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet"),
+    # A site's Posts.xml (the other tables of a dump are not read) or its archive.org .7z.
+    "stackexchange": ("posts.xml", ".7z"),
+    # Per-paper sources (.tar.gz, .tgz, a single gzipped .tex) and monthly arXiv_src_*.tar bundles.
+    "arxiv": (".tar.gz", ".tgz", ".tar", ".gz"),
+    "books": (".txt", ".txt.gz", ".txt.bz2"),
 }
 # Multistream dumps ship an offsets index beside the XML; it is not a dump.
 _NOT_INPUT_MARKERS = ("multistream-index",)
@@ -53,6 +61,15 @@ def _list_remote(folder: str) -> list[str]:
     return [m.path for m in result.metadata_list]
 
 
+def _repository_folders(folder: str, inputs: list[str]) -> list[str]:
+    """Immediate subfolders of github/ that hold no archive or table: plain repository checkouts."""
+    repos = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_dir(follow_symlinks=False) and not any(p.startswith(entry.path + os.sep) for p in inputs):
+            repos.append(entry.path)
+    return repos
+
+
 def _is_remote(path: str) -> bool:
     return "://" in path
 
@@ -76,7 +93,14 @@ def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
         else:
             continue
         rel = {p: posixpath.relpath(p.replace(os.sep, "/"), folder.replace(os.sep, "/")) for p in paths}
-        files = tuple(sorted((p, rel[p]) for p in paths if _is_input(source, rel[p])))
-        ignored = tuple(sorted(rel[p] for p in paths if not _is_input(source, rel[p])))
+        inputs = [p for p in paths if _is_input(source, rel[p])]
+        if source == "github" and not _is_remote(folder):
+            repos = _repository_folders(folder, inputs)
+            inside = {p for p in paths for repo in repos if p.startswith(repo + os.sep)}
+            paths = [p for p in paths if p not in inside]
+            inputs += repos
+            rel.update({repo: posixpath.relpath(repo, folder) for repo in repos})
+        files = tuple(sorted((p, rel[p]) for p in inputs))
+        ignored = tuple(sorted(rel[p] for p in paths if p not in set(inputs)))
         found.append(SourceFiles(source, files, ignored))
     return found

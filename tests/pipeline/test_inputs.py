@@ -48,3 +48,25 @@ def test_unreadable_file_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).endswith("a.json.gz") else real_access(p, mode))
     with pytest.raises(ValueError, match="not readable"):
         discover(str(tmp_path), ("c4",))
+
+
+def test_github_plain_repository_folders_are_inputs(tmp_path):
+    (tmp_path / "github" / "archives").mkdir(parents=True)
+    (tmp_path / "github" / "archives" / "a__b.tar.gz").write_bytes(b"")
+    (tmp_path / "github" / "myrepo" / "src").mkdir(parents=True)
+    (tmp_path / "github" / "myrepo" / "LICENSE").write_text("MIT")
+    (tmp_path / "github" / "myrepo" / "src" / "x.py").write_text("print(1)")
+    (found,) = discover(str(tmp_path), ("github",))
+    assert [rel for _, rel in found.files] == ["archives/a__b.tar.gz", "myrepo"]
+    assert found.ignored == ()
+
+
+def test_stackexchange_reads_posts_and_7z_only(tmp_path):
+    site = tmp_path / "stackexchange" / "a.stackexchange.com"
+    site.mkdir(parents=True)
+    for name in ("Posts.xml", "Users.xml", "Comments.xml"):
+        (site / name).write_text("<posts/>")
+    (tmp_path / "stackexchange" / "b.stackexchange.com.7z").write_bytes(b"")
+    (found,) = discover(str(tmp_path), ("stackexchange",))
+    assert [rel for _, rel in found.files] == ["a.stackexchange.com/Posts.xml", "b.stackexchange.com.7z"]
+    assert found.ignored == ("a.stackexchange.com/Comments.xml", "a.stackexchange.com/Users.xml")
