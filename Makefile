@@ -8,7 +8,7 @@ CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
 
-.PHONY: setup corpus models sample test clean
+.PHONY: setup corpus models tokenize sample test clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,12 @@ corpus: setup
 # Train the CommonCrawl filter models (SentencePiece + KenLM per language, reference classifier).
 models: setup
 	$(PY) -m pipeline.cli models $(JOB_ARGS)
+
+# Train the SentencePiece BPE tokenizer when none exists (TOKENIZER_ARGS=--retrain to redo it),
+# then encode the corpus in OUT into memory-mappable token shards.
+TOKENIZER_ARGS ?=
+tokenize: setup
+	$(PY) -m pipeline.cli tokenize --corpus "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(TOKENIZER_ARGS) $(BEAM_ARGS)
 
 # Regenerate the bundled sample under data/sample (deterministic; committed).
 sample: setup

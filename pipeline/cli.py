@@ -96,6 +96,32 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
           f"+ {manifest['wikiref']['positives_wikipedia']} Wikipedia articles; {cfg.models.dir}/ in {time.time() - start:.1f}s")
 
 
+def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    """Train the tokenizer when there is none (or --retrain), then encode every corpus shard."""
+    from pipeline.tokenize_job import build_encode
+    from pipeline.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
+
+    cfg = load_config(args.config, list(args.overrides))
+    corpus = args.corpus or cfg.output
+    corpus_shards(corpus)  # a clear error before anything runs when the corpus is missing
+    model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
+    start = time.time()
+    if args.retrain or not os.path.isfile(model):
+        card = train_tokenizer(corpus, cfg)
+        print(f"tokenizer: {card['vocabulary']['size']} pieces from {sum(s['chars'] for s in card['sample'].values()):,} "
+              f"characters -> {model}")
+    out = args.output or cfg.tokens.dir
+    _prepare_output(out)
+    with beam.Pipeline(options=beam_options(beam_args)) as p:
+        build_encode(p, model, corpus, out, cfg.tokens.batch_docs)
+    with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
+        stats = json.load(f)
+    for source, s in sorted(stats["sources"].items()):
+        print(f"{source:<14}{s['documents']:>9} docs{s['tokens']:>12,} tokens  {s['tokens_per_byte']:.3f} tokens/byte")
+    print(f"wrote {out}/ (token shards, manifest.json, stats.json) in {time.time() - start:.1f}s")
+    return stats
+
+
 def _note_unread_folders(cfg) -> None:
     if "://" in cfg.input:
         return
@@ -141,16 +167,24 @@ def main(argv: list[str] | None = None) -> int:
     _job_parser(sub, "corpus", "build the corpus shards from an input root (Beam job)")
     models = _job_parser(sub, "models", "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
     models.add_argument("--if-missing", action="store_true", help="do nothing when current models exist")
+    tok = sub.add_parser("tokenize", help="train the SentencePiece BPE tokenizer if missing, encode the corpus to token shards")
+    tok.add_argument("--corpus", help="corpus output folder (default: the config's output)")
+    tok.add_argument("--output", help="token shards folder (default: tokens.dir)")
+    tok.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
+    tok.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
+    tok.add_argument("--retrain", action="store_true", help="train the tokenizer again even if one exists")
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     args, rest = parser.parse_known_args(argv)
-    if args.command not in ("corpus", "models") and rest:
+    if args.command not in ("corpus", "models", "tokenize") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "corpus":
             run_corpus(args, rest)
         elif args.command == "models":
             run_models(args, rest)
+        elif args.command == "tokenize":
+            run_tokenize(args, rest)
         elif args.command == "verify":
             return run_verify(args)
     except ValueError as exc:

@@ -146,6 +146,47 @@ class BooksConfig:
     max_book_bytes: int = 100_000_000
 
 
+@dataclasses.dataclass(frozen=True)
+class MixtureConfig:
+    """Sampling proportions by source: LLaMA's Table 1 by default (renormalized over the sources present)."""
+
+    commoncrawl: float = 0.67
+    c4: float = 0.15
+    github: float = 0.045
+    wikipedia: float = 0.045
+    books: float = 0.045
+    arxiv: float = 0.025
+    stackexchange: float = 0.02
+
+    def weights(self) -> dict[str, float]:
+        return {source: getattr(self, source) for source in ALL_SOURCES}
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenizerConfig:
+    """LLaMA section 2: SentencePiece BPE, numbers split into digits, byte fallback; 32,000 pieces."""
+
+    dir: str = "out/tokenizer"
+    vocab_size: int = 32000
+    sample_chars: int = 200_000_000  # training text drawn from the corpus by the mixture
+    character_coverage: float = 0.99995
+    seed: int = 1
+    max_sentence_length: int = 16384  # longer training lines are split, not skipped
+    # Fixed ids (LLaMA's): <unk> 0, <s> 1, </s> 2; and a <pad> at 3, which LLaMA lacked.
+    unk_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+    pad_id: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class TokensConfig:
+    """`make tokenize`'s encode job: corpus shards -> memory-mappable token shards."""
+
+    dir: str = "out/tokens"
+    batch_docs: int = 256  # documents per SentencePiece encode call
+
+
 DEDUP_STEPS = ("exact", "lines", "near", "books", "spans")
 EXACT_NORMALIZATIONS = ("none", "whitespace", "lower", "ccnet")
 
@@ -261,6 +302,9 @@ class CorpusConfig:
     books: BooksConfig = BooksConfig()
     models: ModelsConfig = ModelsConfig()
     dedup: DedupConfig = DedupConfig()
+    mixture: MixtureConfig = MixtureConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    tokens: TokensConfig = TokensConfig()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.sources) - set(ALL_SOURCES))

@@ -79,18 +79,28 @@ class _HashingSink:
 
 def write_atomic(out_dir: str, relpath: str, table: pa.Table, batch_rows: int) -> dict[str, Any]:
     """Write `table` as one zstd Arrow IPC file at out_dir/relpath, atomically; return its entry."""
+    return write_batches_atomic(out_dir, relpath, table.schema, table.to_batches(max_chunksize=batch_rows))
+
+
+def write_batches_atomic(
+    out_dir: str, relpath: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], compression: str | None = "zstd"
+) -> dict[str, Any]:
+    """Stream record batches into one Arrow IPC file, written under a temporary name and renamed
+    when complete; returns its manifest entry (path, rows, bytes, sha256)."""
     final = join(out_dir, relpath)
     folder, name = posixpath.split(relpath)
     tmp = join(out_dir, posixpath.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}"))
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    num_rows = 0
     with FileSystems.create(tmp) as raw:
         sink = _HashingSink(raw)
-        with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), table.schema, options=options) as writer:
-            for batch in table.to_batches(max_chunksize=batch_rows):
+        with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), schema, options=options) as writer:
+            for batch in batches:
                 writer.write_batch(batch)
+                num_rows += batch.num_rows
     # os.rename on local disk replaces an earlier run's shard atomically; object stores copy.
     FileSystems.rename([tmp], [final])
-    return {"path": relpath, "rows": table.num_rows, "bytes": sink.num_bytes, "sha256": sink.sha256.hexdigest()}
+    return {"path": relpath, "rows": num_rows, "bytes": sink.num_bytes, "sha256": sink.sha256.hexdigest()}
 
 
 def write_text_atomic(path: str, text: str) -> None:

@@ -39,3 +39,21 @@ def shared_models(tmp_path_factory) -> str:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip("../shared/corpus-samples is not present")
     return build_models(tmp_path_factory, SHARED_SAMPLES, "shared-models")
+
+
+def run_corpus(out: Path, input_root: Path, models_dir: str, *extra: str) -> Path:
+    from pipeline.cli import main
+
+    args = ["corpus", "--input", str(input_root), "--output", str(out), "--set", f"models.dir={models_dir}", *extra]
+    assert main(args) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_corpus(tmp_path_factory, sample_models) -> Path:
+    return run_corpus(tmp_path_factory.mktemp("sample-corpus") / "corpus", SAMPLE, sample_models)
+
+
+@pytest.fixture(scope="session")
+def shared_corpus(tmp_path_factory, shared_models) -> Path:
+    return run_corpus(tmp_path_factory.mktemp("shared-corpus") / "corpus", SHARED_SAMPLES, shared_models)

@@ -4,7 +4,6 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipeline.cli import main
 from pipeline.verify import verify_corpus
 
 DROPPED_LANGS = ("ja", "vi", "el", "hy", "bn", "mr")
@@ -13,13 +12,8 @@ MARKUP = ("[[", "{{", "<ref", "|}")
 
 
 @pytest.fixture(scope="module")
-def shared_run(tmp_path_factory, shared_models):
-    from tests.conftest import SHARED_SAMPLES
-
-    out = tmp_path_factory.mktemp("shared") / "corpus"
-    args = ["corpus", "--input", str(SHARED_SAMPLES), "--output", str(out), "--set", f"models.dir={shared_models}"]
-    assert main(args) == 0
-    return out
+def shared_run(shared_corpus):
+    return shared_corpus
 
 
 def _kept(out, source):
