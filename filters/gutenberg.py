@@ -23,8 +23,9 @@ dedup (dedup/, "more than 90% content overlap") must see.
    from ...", "Transcribed from ...", Distributed Proofreaders lines): whole paragraphs, only at
    the top of the body.
 
-A file with no marker at all (Gutenberg's own GitHub mirror strips them) keeps its text whole,
-except a leading `Title:`/`Author:` field block, which is header residue a third party left.
+A file with no START marker (Gutenberg's own GitHub mirror strips the boilerplate) keeps its text
+whole, except opening paragraphs that are header residue: a `Title:`/`Author:` field block a third
+party left, or a banner naming Project Gutenberg (1990s files with the small print at the end).
 
 The marker lists follow those of well-known cleaners (c-w/gutenberg's `strip_headers`, a port of
 Johannes Krugel's strip_headers.cpp; ropensci's gutenbergr `gutenberg_strip`), rewritten as
@@ -73,6 +74,7 @@ _CREDIT_RE = re.compile(
     r"|https?://www\.pgdp\.net)",
     re.IGNORECASE,
 )
+_PG_RE = re.compile(r"Project\s+Gutenberg", re.IGNORECASE)
 _MAX_CREDIT_PARAGRAPHS = 3  # credits are one or two paragraphs; a book's opening is never three
 
 # Header fields ("Title: ...") and the names they go by.
@@ -84,7 +86,7 @@ _FIELD_KEYS = {
 _OTHER_FIELDS = frozenset({
     "editor", "editors", "translator", "illustrator", "commentator", "contributor", "credits",
     "last updated", "most recently updated", "character set encoding", "edition",
-    "original publication", "produced by", "note",
+    "original publication", "produced by",
 })
 _EBOOK_RE = re.compile(r"\bE-?(?:Book|text)\s*(?:#|No\.?)\s*(\d+)", re.IGNORECASE)
 _BRACKET_RE = re.compile(r"\s*\[.*?\]\s*")
@@ -106,7 +108,7 @@ def strip_gutenberg(text: str) -> tuple[str, dict[str, Any]]:
     lines = text.split("\n")
     start = _header_end(lines)
     if start is None:
-        header, body_from = _leading_fields(lines)
+        header, body_from = _leading_header(lines)
     else:
         header, body_from = lines[:start], _after_marker(lines, start)
     footer = _footer_start(lines, body_from)
@@ -173,23 +175,26 @@ def _drop_credits(body: list[str]) -> list[str]:
     return body[cut:]
 
 
-def _leading_fields(lines: list[str]) -> tuple[list[str], int]:
-    """A `Title:`/`Author:` block opening a file that has no START marker: (its lines, body start).
+def _leading_header(lines: list[str]) -> tuple[list[str], int]:
+    """Header residue opening a file that has no START marker: (its lines, body start).
 
-    Only known field names count, and an indented line continues a field only right under it,
-    so a book that opens with ordinary text keeps every line.
+    Paragraphs at the top are residue while they are `Title:`/`Author:` field blocks (a third
+    party cut the rest of the header) or mention Project Gutenberg (a banner with the small print
+    at the end of the file); the first other paragraph is the book, so a book that opens with its
+    own text keeps every line.
     """
-    i, last_was_field, found = 0, False, False
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            last_was_field = False
-        elif _field(line) is not None:
-            last_was_field = found = True
-        elif not (last_was_field and line[:1].isspace()):
+    cut = 0
+    for first, end in _paragraphs(lines):
+        par = lines[first:end]
+        if not (_is_fields(par) or _PG_RE.search(" ".join(par))):
             break
-        i += 1
-    return (lines[:i], i) if found else ([], 0)
+        cut = end
+    return lines[:cut], cut
+
+
+def _is_fields(par: list[str]) -> bool:
+    """Every line a known header field, or an indented line continuing one."""
+    return _field(par[0]) is not None and all(_field(x) is not None or x[:1].isspace() for x in par)
 
 
 def _field(line: str) -> tuple[str, str] | None:
@@ -229,7 +234,7 @@ def _clean_fields(meta: dict[str, Any], header_text: str) -> None:
             meta[name] = " ".join(meta[name].split())
     if meta["release_date"] is not None:
         # "December 1, 1999 [eBook #2000]": the bracket holds the number, read below.
-        meta["release_date"] = _BRACKET_RE.sub(" ", meta["release_date"]).strip() or None
+        meta["release_date"] = " ".join(_BRACKET_RE.sub(" ", meta["release_date"]).split()) or None
     m = _EBOOK_RE.search(header_text)
     meta["ebook"] = int(m.group(1)) if m else None
 

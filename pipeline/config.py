@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 ALL_SOURCES = ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
-# Sources this version of the job can read; the others arrive with later releases.
-IMPLEMENTED_SOURCES = ("c4", "commoncrawl", "wikipedia")
+# Sources the job reads by default.
+IMPLEMENTED_SOURCES = ALL_SOURCES
 # LLaMA section 2: "covers 20 languages, which use either the Latin or Cyrillic scripts".
 LLAMA_WIKIPEDIA_LANGUAGES = (
     "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",

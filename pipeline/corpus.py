@@ -19,8 +19,13 @@ from pipeline.config import CorpusConfig
 from pipeline.finalize import CountOutcomes, Finalize
 from pipeline.inputs import SourceFiles
 from pipeline.shards import WriteShards
+from filters.github import clean_github
+from pipeline.sources.arxiv import ReadArxiv
+from pipeline.sources.books import ReadBooks
 from pipeline.sources.c4 import ReadC4
 from pipeline.sources.commoncrawl import ReadCommonCrawl
+from pipeline.sources.github import ReadGitHub
+from pipeline.sources.stackexchange import ReadStackExchange
 from pipeline.sources.wikipedia import ReadWikipedia, clean_wikipedia
 from pipeline.stages import ApplyStep, Bind
 
@@ -46,6 +51,14 @@ def _plan(source: str, cfg: CorpusConfig, models: CommonCrawlModels | None) -> S
         return SourcePlan(ReadC4(cfg.c4), functools.partial(C4Filter, cfg.c4), checks)
     if source == "wikipedia":
         return SourcePlan(ReadWikipedia(cfg.wikipedia), Bind(clean_wikipedia, cfg.wikipedia), checks)
+    if source == "github":
+        return SourcePlan(ReadGitHub(cfg.github), Bind(clean_github, cfg.github), checks)
+    if source == "stackexchange":  # reading groups posts into questions through the shuffle
+        return SourcePlan(ReadStackExchange(cfg.stackexchange), None, checks)
+    if source == "arxiv":  # the LaTeX cleaning happens while reading, where the archive's files are
+        return SourcePlan(ReadArxiv(cfg.arxiv), None, checks)
+    if source == "books":  # Gutenberg boilerplate is stripped while reading, as the encoding is decided
+        return SourcePlan(ReadBooks(cfg.books), None, checks)
     assert source == "commoncrawl" and models is not None, source
     cc = cfg.commoncrawl
     # CCNet's order: line dedup (the dedup steps), language ID, perplexity and buckets, then the

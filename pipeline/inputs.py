@@ -37,6 +37,10 @@ def _is_input(source: str, rel: str) -> bool:
     name = posixpath.basename(rel).lower()
     if any(marker in name for marker in _NOT_INPUT_MARKERS) or name.startswith("."):
         return False
+    if source == "stackexchange":  # archive.org also ships other tables as <site>-Votes.7z etc.
+        from pipeline.sources.stackexchange import is_stackexchange_input
+
+        return is_stackexchange_input(rel)
     return name.endswith(SOURCE_FORMATS[source])
 
 

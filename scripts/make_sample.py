@@ -6,9 +6,17 @@ import shutil
 import sys
 from pathlib import Path
 
-from scripts.sample import c4, commoncrawl, wikipedia
+from scripts.sample import arxiv, books, c4, commoncrawl, github, stackexchange, wikipedia
 
-WRITERS = {"c4": c4.write_sample, "commoncrawl": commoncrawl.write_sample, "wikipedia": wikipedia.write_sample}
+WRITERS = {
+    "arxiv": arxiv.write_sample,
+    "books": books.write_sample,
+    "c4": c4.write_sample,
+    "commoncrawl": commoncrawl.write_sample,
+    "github": github.write_sample,
+    "stackexchange": stackexchange.write_sample,
+    "wikipedia": wikipedia.write_sample,
+}
 
 
 def make_sample(root: Path) -> None:

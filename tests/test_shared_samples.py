@@ -98,3 +98,61 @@ def test_every_kept_commoncrawl_document_carries_its_scores(shared_run):
         assert doc["lang"] == "en" and doc["lang_score"] >= 0.5
         assert doc["perplexity"] is not None and doc["ppl_bucket"] in ("head", "middle")
         assert doc["wiki_ref_prob"] >= 0.25
+
+
+def _meta(doc):
+    return json.loads(doc["metadata"])
+
+
+def test_github_licenses_and_files(shared_run):
+    kept = _kept(shared_run, "github")
+    repos = {_meta(d)["repo"] for d in kept}
+    assert repos == {"facebookresearch/cc_net", "webrecorder/warcio", "commoncrawl/whirlwind-python",
+                     "pallets/markupsafe", "ssvb/xztextfilter"}
+    assert {_meta(d)["license"] for d in kept} <= {"mit", "apache-2.0", "bsd-3-clause"}
+    licenses = {d["id"]: d["drop_detail"] for d in _dropped(shared_run, "github") if d["drop_reason"] == "license"}
+    assert len(licenses) == 5
+    assert any("gpl-2.0" in v for v in licenses.values()) and any("wtfpl" in v for v in licenses.values())
+    assert any("llama" in v for v in licenses.values()) and list(licenses.values()).count("none") == 2
+    paths = [_meta(d)["path"] for d in kept]
+    assert not any(p.endswith((".min.js", ".png", ".gz", ".warc")) for p in paths)
+    assert all("\x00" not in d["text"] for d in kept)
+
+
+def test_stackexchange_questions_with_sorted_answers(shared_run):
+    kept = _kept(shared_run, "stackexchange")
+    sites = {_meta(d)["site"] for d in kept}
+    assert sites == {"coffee.stackexchange.com", "datascience.meta.stackexchange.com", "conlang.meta.stackexchange.com"}
+    assert len(kept) == 212 + 87 + 49  # every question with an answer, conlang once for its folder and .7z
+    for doc in kept:
+        scores = _meta(doc)["answer_scores"]
+        assert scores == sorted(scores, reverse=True) and scores
+        assert "<p>" not in doc["text"] and "<div" not in doc["text"]
+    dropped = _dropped(shared_run, "stackexchange")
+    assert {d["drop_reason"] for d in dropped} == {"no_answers"}
+
+
+def test_arxiv_cleaning_and_drops(shared_run):
+    kept = {d["id"]: d for d in _kept(shared_run, "arxiv")}
+    paper = kept["1801.03879"]["text"]
+    assert paper.startswith("\\section") and "thebibliography" not in paper and "\\bibliography{" not in paper
+    assert not any(line.lstrip().startswith("%") for line in paper.splitlines())
+    assert "\\newcommand" not in paper and "\\def\\" not in paper
+    assert any("upload4" in _meta(d)["file"] for d in kept.values())  # the single gzipped .tex
+    drops = {_meta(d).get("file", d["id"]): d["drop_detail"] for d in _dropped(shared_run, "arxiv")}
+    assert drops["arxiv-cs-9901011_HTML-only_BriefHistoryInternet.tar.gz"] == "html-only"
+    assert drops["arxiv-2260340_includepdf-only.tar.gz"] == "pdf-only"
+    assert all("._" not in f for d in kept.values() for f in _meta(d).get("inlined", []))
+
+
+def test_books_without_boilerplate_and_editions_collapsed(shared_run):
+    kept = _kept(shared_run, "books")
+    assert len(kept) == 8
+    for doc in kept:
+        text = doc["text"]
+        assert "*** START OF" not in text and "*** END OF" not in text and "SMALL PRINT" not in text
+        assert "gutenberg.org/license" not in text.lower() and "Project Gutenberg-tm" not in text
+    dropped = [d for d in _dropped(shared_run, "books") if d["drop_reason"] == "duplicate_book"]
+    pairs = {frozenset((d["id"], _meta(d)["duplicate_of"])) for d in dropped}
+    stems = {frozenset(x.split("_")[0] for x in pair) for pair in pairs}
+    assert stems == {frozenset({"pg972"}), frozenset({"pg3261"}), frozenset({"pg44157"})}

@@ -10,7 +10,8 @@ Decoding order, first that applies wins:
 
 1. a byte-order mark: UTF-8 (utf-8-sig) or UTF-16. A BOM is the writer's explicit word, so a
    stray bad byte after it becomes U+FFFD instead of costing the whole book;
-2. strict UTF-8 (ASCII included): Latin-1 text with accents almost never forms valid UTF-8;
+2. strict UTF-8 ("ascii" in the metadata when every byte is < 0x80): Latin-1 text with accents
+   almost never forms valid UTF-8;
 3. the header's declared "Character set encoding:" (ISO-8859-1, ISO Latin-1, ASCII, UTF-8, ...),
    if the bytes decode strictly with it: older files are not UTF-8, and the declaration is more
    reliable than a guess;
@@ -39,7 +40,7 @@ STAGE = "read"
 _HEADER_BYTES = 64 * 1024  # the declaration sits in the header; 1990s headers run ~20 KB
 _CHARSET_RE = re.compile(rb"Character set encoding:[ \t]*([^\r\n]*)", re.IGNORECASE)
 _C1_RE = re.compile(rb"[\x80-\x9f]")
-_LATIN1_RE = re.compile(r"latin-?1\b|8859-1\b|iso_8859-1\b", re.IGNORECASE)
+_LATIN1_RE = re.compile(r"latin-?1\b|8859-1\b", re.IGNORECASE)
 # Gutenberg's header names a language in English; the Document's lang is ISO 639-1.
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "french": "fr", "dutch": "nl", "latin": "la", "german": "de",
@@ -75,12 +76,19 @@ def declared_codec(data: bytes) -> str | None:
         return None
 
 
+def _strict(data: bytes, codec: str) -> str | None:
+    """`data` decoded with `codec`, or None where a byte does not fit it."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode_8bit(data: bytes) -> tuple[str, str]:
-    if _C1_RE.search(data):
-        try:
-            return data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            pass  # one of cp1252's five undefined bytes: Latin-1 below keeps every byte
+    text = _strict(data, "cp1252") if _C1_RE.search(data) else None
+    if text is not None:
+        return text, "cp1252"
+    # No C1 bytes (cp1252 and Latin-1 agree), or one of cp1252's five undefined bytes.
     return data.decode("latin-1"), "latin-1"
 
 
@@ -90,17 +98,15 @@ def decode_book(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        declared = declared_codec(data)
-    if declared == "latin-1":
-        return _decode_8bit(data)
-    if declared not in (None, "utf-8", "ascii"):  # those two just failed, the declaration is wrong
-        try:
-            return data.decode(declared), declared
-        except UnicodeDecodeError:
-            pass  # a wrong declaration: fall back to the Latin-1 family, which cannot fail
+    text = _strict(data, "utf-8")
+    if text is not None:
+        return text, "ascii" if data.isascii() else "utf-8"
+    declared = declared_codec(data)
+    # A declared UTF-8 or ASCII just failed (the declaration is wrong); Latin-1 goes the 8-bit way.
+    if declared not in (None, "utf-8", "ascii", "latin-1"):
+        text = _strict(data, declared)
+        if text is not None:
+            return text, declared
     return _decode_8bit(data)
 
 

@@ -52,7 +52,7 @@ class _TextExtractor(HTMLParser):
             self._end_line(2)
             self._pre_depth = 1
         elif tag in ("ul", "ol"):
-            self._end_line(2)
+            self._end_line(1 if self._lists else 2)  # a nested list continues its item's lines
             self._lists.append([_start_number(attrs)] if tag == "ol" else [])
         elif tag == "li":
             self._end_line(1)
@@ -72,9 +72,9 @@ class _TextExtractor(HTMLParser):
             if not self._pre_depth:
                 self._end_pre()
         elif tag in ("ul", "ol"):
-            self._end_line(2)
             if self._lists:
                 self._lists.pop()
+            self._end_line(1 if self._lists else 2)
         elif tag in _PARAGRAPHS:
             self._end_line(2)
         elif tag in _LINES and tag != "br":

@@ -40,7 +40,7 @@ def sample_run(tmp_path_factory, _models) -> Path:
 
 def test_sample_run_writes_shards_manifest_stats_config(sample_run):
     stats = json.loads((sample_run / "stats.json").read_text())
-    assert set(stats["sources"]) == {"c4", "commoncrawl", "wikipedia"}
+    assert set(stats["sources"]) == {"arxiv", "books", "c4", "commoncrawl", "github", "stackexchange", "wikipedia"}
     for source, s in stats["sources"].items():
         assert s["seen"] == s["kept"] + sum(s["dropped"].values())
         assert s["kept"] > 0 and s["dropped"], source

@@ -70,3 +70,12 @@ def test_stackexchange_reads_posts_and_7z_only(tmp_path):
     (found,) = discover(str(tmp_path), ("stackexchange",))
     assert [rel for _, rel in found.files] == ["a.stackexchange.com/Posts.xml", "b.stackexchange.com.7z"]
     assert found.ignored == ("a.stackexchange.com/Comments.xml", "a.stackexchange.com/Users.xml")
+
+
+def test_stackexchange_other_table_archives_are_listed_as_ignored(tmp_path):
+    (tmp_path / "stackexchange").mkdir()
+    for name in ("stackoverflow.com-Posts.7z", "stackoverflow.com-Votes.7z"):
+        (tmp_path / "stackexchange" / name).write_bytes(b"")
+    (found,) = discover(str(tmp_path), ("stackexchange",))
+    assert [rel for _, rel in found.files] == ["stackoverflow.com-Posts.7z"]
+    assert found.ignored == ("stackoverflow.com-Votes.7z",)

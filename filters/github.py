@@ -1,0 +1,222 @@
+"""GitHub's per-file rules: LLaMA (Touvron et al. 2023, section 2) "filtered low quality files
+with heuristics based on the line length or proportion of alphanumeric characters, and removed
+boilerplate, such as headers, with regular expressions", with RedPajama's thresholds and
+definitions (its github_clean_dedup_local.py / github_run_filter.py):
+
+- longest line over `max_line_length` (1000) characters: LONG_LINE;
+- mean line length, characters / lines (newlines counted, as RedPajama does), over
+  `max_mean_line_length` (100): MEAN_LINE;
+- alphanumeric characters / all characters under `min_alnum_fraction` (0.25): ALNUM;
+- an extension (or whole name: Makefile) outside `extensions`, RedPajama's allow-list: EXTENSION.
+
+Before those, vendored and generated files are VENDORED (node_modules/, vendor/, third_party/,
+dist/, build/, *.min.js, *.min.css, lock files, a "generated" / "DO NOT EDIT" comment in the first
+lines): they are somebody else's code, or no one's. `clean_github` applies the rules in this
+order: VENDORED and EXTENSION on the file as read (a header may be what says "generated"), then
+the license header is stripped, then EMPTY, then the line and character rules on what is left.
+Extensions match case-insensitively: RedPajama lists both .c and .C, and README.MD is Markdown.
+Exact file-level dedup (the recipe's last GitHub step) is dedup/'s job.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import posixpath
+import re
+
+from filters.basic import check_not_empty
+from pipeline.config import GitHubConfig
+from pipeline.document import Document, DropReason, Dropped
+
+STAGE = "clean"
+VENDORED_DIRS = frozenset({"node_modules", "bower_components", "vendor", "third_party", "dist", "build"})
+LOCK_FILES = frozenset({"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum"})
+_MINIFIED = (".min.js", ".min.css")
+_GENERATED_LINES = 5  # "generated" markers sit in the first comment lines
+# A comment line (or docstring opening) that says the file is generated. "DO NOT EDIT" only in
+# capitals: Go's convention (`// Code generated ... DO NOT EDIT.`) and most generators use it.
+_GENERATED_RE = re.compile(
+    r"^[ \t]*(?:#|//|/\*|\*|<!--|--|;|%|\"\"\"|''')[^\n]*?"
+    r"(?:(?i:\bauto-?generated\b|\bautomatically generated\b|\bgenerated (?:by|from|with|using)\b|@generated\b)"
+    r"|DO NOT EDIT)",
+    re.M,
+)
+
+# --- license headers ----------------------------------------------------------------------------
+_MENTIONS_LICENSE = re.compile(
+    r"copyright|\blicen[cs]|spdx-license-identifier|permission is hereby granted|all rights reserved", re.I)
+# Kept above a header: a shebang, a PHP or XML opening line.
+_PREAMBLE = re.compile(r"(?:#![^\n]*|<\?php[^\n]*|<\?xml[^\n]*\?>[ \t]*)(?:\n|\Z)")
+_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)*")
+
+
+def _line_comments(marker: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:[ \t]*{re.escape(marker)}[^\n]*(?:\n|\Z))+")
+
+
+def _block_comment(opening: str, closing: str) -> re.Pattern[str]:
+    return re.compile(rf"[ \t]*{opening}.*?{closing}[ \t]*(?:\r?\n|\Z)?", re.S)
+
+
+_HASH, _SLASHES, _DASHES, _SEMI, _PERCENT = (_line_comments(m) for m in ("#", "//", "--", ";", "%"))
+_C_BLOCK = _block_comment(r"/\*", r"\*/")
+_XML_BLOCK = _block_comment("<!--", "-->")
+_LUA_BLOCK = _block_comment(r"--\[(=*)\[", r"\]\1\]")
+_HASKELL_BLOCK = _block_comment(r"\{-", r"-\}")
+_C_STYLE = (_C_BLOCK, _SLASHES)
+# Comment styles by extension (lower case) or whole file name; blocks before line comments, so
+# a Lua "--[[" block is not read as one "--" line.
+_COMMENT_STYLES: dict[str, tuple[re.Pattern[str], ...]] = {
+    **dict.fromkeys((".py", ".sh", ".bash", ".zsh", ".command", ".rb", ".pl", ".pm", ".perl", ".pod",
+                     ".cmake", ".ps1", ".psd1", ".psm1", ".jl", ".r", ".yaml", ".yml", ".toml",
+                     ".dockerfile", ".smali", "makefile", "dockerfile"), (_HASH,)),
+    **dict.fromkeys((".c", ".h", ".cc", ".cpp", ".hpp", ".hh", ".c++", ".h++", ".cs", ".java", ".js",
+                     ".ts", ".tsx", ".jsx", ".go", ".rs", ".scala", ".m", ".swift", ".kt", ".vb"), _C_STYLE),
+    ".php": (*_C_STYLE, _HASH),
+    ".css": (_C_BLOCK,),
+    **dict.fromkeys((".html", ".xml", ".md", ".markdown"), (_XML_BLOCK,)),
+    ".sql": (_C_BLOCK, _DASHES),
+    ".lua": (_LUA_BLOCK, _DASHES),
+    ".hs": (_HASKELL_BLOCK, _DASHES),
+    ".asm": (_SEMI,),
+    ".tex": (_PERCENT,),
+}
+
+
+def file_kind(path: str) -> str:
+    """The extension (".py"), or the whole name where there is none ("Makefile", ".gitignore")."""
+    name = posixpath.basename(path)
+    ext = posixpath.splitext(name)[1]
+    return ext if ext else name
+
+
+def _leading_block(styles: tuple[re.Pattern[str], ...], text: str, pos: int) -> re.Match[str] | None:
+    for pattern in styles:
+        m = pattern.match(text, pos)
+        if m and m.end() > pos:
+            return m
+    return None
+
+
+def strip_license_header(text: str, ext: str) -> str:
+    """`text` without the comment blocks at its top that mention a copyright or license.
+
+    Blocks in the leading run of comments are looked at one by one (a blank line ends a run of
+    line comments); those mentioning copyright, a license, SPDX or "Permission is hereby granted"
+    go, the others stay, and the first code line ends the search. A shebang stays on top. `ext`
+    is `file_kind(path)`; an unknown kind is returned unchanged.
+    """
+    styles = _COMMENT_STYLES.get(ext.lower())
+    if not styles:
+        return text
+    pre = _PREAMBLE.match(text)
+    start = pos = pre.end() if pre else 0
+    kept: list[str] = []
+    removed = False
+    while True:
+        gap = _BLANK_LINES.match(text, pos).end()
+        block = _leading_block(styles, text, gap)
+        if block is None:
+            break
+        if _MENTIONS_LICENSE.search(block.group()):
+            removed = True
+        else:
+            kept.append(text[pos:block.end()])
+        pos = block.end()
+    if not removed:
+        return text
+    body = "".join(kept) + text[pos:]
+    return text[:start] + body[_BLANK_LINES.match(body).end():]
+
+
+# --- the rules ------------------------------------------------------------------------------------
+_ASCII_ALNUM = bytes(c for c in range(128) if chr(c).isalnum())
+
+
+@functools.lru_cache(maxsize=8)
+def _allowed_kinds(extensions: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(e.lower() for e in extensions)
+
+
+def _vendored(path: str, text: str) -> str | None:
+    """Why the file is vendored or generated, or None."""
+    parts = path.split("/")
+    name = parts[-1].lower()
+    for folder in parts[:-1]:
+        if folder.lower() in VENDORED_DIRS:
+            return f"under {folder}/"
+    if name.endswith(_MINIFIED):
+        return "minified"
+    if name in LOCK_FILES or name.endswith(".lock"):
+        return "lock file"
+    head = "\n".join(text[:4096].splitlines()[:_GENERATED_LINES])
+    m = _GENERATED_RE.search(head)
+    if not m:
+        return None
+    line_end = head.find("\n", m.start())
+    return "generated: " + head[m.start(): line_end if line_end >= 0 else None].strip()[:100]
+
+
+def alnum_fraction(text: str) -> float:
+    """Alphanumeric characters / characters (str.isalnum, as RedPajama); 0.0 for ""."""
+    if not text:
+        return 0.0
+    if text.isascii():  # the common case, counted in C
+        data = text.encode("ascii")
+        return (len(data) - len(data.translate(None, _ASCII_ALNUM))) / len(data)
+    return sum(map(str.isalnum, text)) / len(text)
+
+
+
+def _path_rules(path: str, text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
+    why = _vendored(path, text)
+    if why:
+        return DropReason.VENDORED, why
+    kind = file_kind(path)
+    if kind.lower() not in _allowed_kinds(cfg.extensions):
+        return DropReason.EXTENSION, f"{kind} is not in github.extensions"
+    return None
+
+
+def _text_rules(text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
+    """RedPajama's three measures; blank text has none (it is EMPTY, see clean_github)."""
+    if not text.strip():
+        return None
+    lines = text.splitlines()
+    longest = max(map(len, lines))
+    if longest > cfg.max_line_length:
+        return DropReason.LONG_LINE, f"longest line {longest}"
+    mean = len(text) / len(lines)
+    if mean > cfg.max_mean_line_length:
+        return DropReason.MEAN_LINE, f"mean line length {mean:.1f}"
+    fraction = alnum_fraction(text)
+    if fraction < cfg.min_alnum_fraction:
+        return DropReason.ALNUM, f"alphanumeric fraction {fraction:.3f}"
+    return None
+
+
+def check_github_file(doc: Document, cfg: GitHubConfig) -> DropReason | None:
+    """VENDORED, EXTENSION, LONG_LINE, MEAN_LINE, ALNUM in that order on the text as it is (the
+    path is the metadata's "path"); None keeps the file. Blank text passes the text rules."""
+    path = doc.meta().get("path", doc.id)
+    verdict = _path_rules(path, doc.text, cfg) or _text_rules(doc.text, cfg)
+    return verdict[0] if verdict else None
+
+
+def clean_github(doc: Document, cfg: GitHubConfig) -> Document | Dropped:
+    """The GitHub clean step: rules, header stripping, EMPTY; stage "clean", detail measured."""
+    path = doc.meta().get("path", doc.id)
+    verdict = _path_rules(path, doc.text, cfg)
+    if verdict:
+        return Dropped(doc, verdict[0], STAGE, verdict[1])
+    text = strip_license_header(doc.text, file_kind(path)) if cfg.strip_license_headers else doc.text
+    stripped = dataclasses.replace(doc, text=text)
+    if check_not_empty(stripped):
+        detail = "only a license header" if doc.text.strip() else "empty file"
+        return Dropped(doc, DropReason.EMPTY, STAGE, detail)
+    verdict = _text_rules(text, cfg)
+    if verdict:
+        return Dropped(doc, verdict[0], STAGE, verdict[1])
+    if len(text) == len(doc.text):
+        return stripped
+    return stripped.with_meta(header_chars=len(doc.text) - len(text))

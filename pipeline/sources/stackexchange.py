@@ -1,0 +1,361 @@
+"""Reading StackExchange (LLaMA section 2): one document per question, with its answers.
+
+LLaMA: "We kept the data from the 28 largest websites, removed the HTML tags from text and sorted
+the answers by score (from highest to lowest)." The input is a site's data dump as archive.org ships
+it, `<site>.7z` (stackoverflow.com as `stackoverflow.com-Posts.7z`) with Posts.xml at its root, or an
+extracted `<site>[_YYYY-MM]/Posts.xml`; the site is the file or folder name. Other tables of a dump
+(Comments.xml, Users.xml, `stackoverflow.com-Votes.7z`, ...) are not inputs.
+
+A question and its answers lie anywhere in Posts.xml, and the largest site's posts (~100 GB) do not
+fit in one worker's memory, so the join is Beam's shuffle:
+  1. `parse_stackexchange_file` (pure) streams one file's rows as `Post`s, memory bounded;
+  2. posts are grouped by (site, question id);
+  3. `assemble_question` (pure) turns one group into a Document;
+  4. the number of distinct posts per site picks the kept sites (`choose_sites`), a small set passed
+     as a side input; questions of other sites are dropped as site_not_kept.
+Each question group is one outcome, kept or dropped, and so is each read error: `seen` counts
+question groups, never posts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import lzma
+import os
+import posixpath
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+import py7zr
+from py7zr.exceptions import AbsolutePathError, ArchiveError, DecompressionBombError, PasswordRequired
+
+from pipeline.config import StackExchangeConfig
+from pipeline.document import Document, DropReason, Dropped, dump_meta
+from pipeline.io import open_decompressed, open_raw
+from pipeline.sources.c4 import normalize_timestamp
+from pipeline.sources.html_markup import html_to_text
+from pipeline.stages import DROPPED, ReadFiles, _Counters, _route
+
+SOURCE = "stackexchange"
+POSTS_XML = "Posts.xml"
+QUESTION, ANSWER = 1, 2  # PostTypeId; the others (tag wikis 4 and 5, ...) are not documents
+ANSWER_SEPARATOR = "---"  # a line of its own between the question and each answer
+# archive.org splits stackoverflow.com into one archive per table: only -Posts holds posts.
+_TABLE_RE = re.compile(r"-(posts|badges|comments|posthistory|postlinks|tags|users|votes)$", re.IGNORECASE)
+_DUMP_DATE_RE = re.compile(r"_\d{4}-\d{2}(-\d{2})?$")  # a folder named `<site>_2015-03`
+_TAGS_RE = re.compile(r"<([^<>]+)>")
+_ARCHIVE_ERRORS = (ArchiveError, PasswordRequired, AbsolutePathError, lzma.LZMAError, EOFError, OSError)
+
+
+@dataclasses.dataclass(frozen=True)
+class Post:
+    """One question or answer row of Posts.xml: what a question document needs, nothing more."""
+
+    site: str
+    post_id: int
+    post_type: int  # QUESTION or ANSWER
+    parent_id: int | None  # the question of an answer
+    score: int
+    title: str  # questions only
+    body_html: str
+    creation_date: str | None  # ISO 8601 UTC ("2015-01-27T20:09:32Z")
+    accepted_answer_id: int | None
+    tags: tuple[str, ...]
+    last_activity_date: str = ""  # picks the newest copy when two dumps of a site hold the post
+
+    @property
+    def question_id(self) -> int:
+        return self.post_id if self.post_type == QUESTION else self.parent_id
+
+
+# --- reading one file --------------------------------------------------------------------------------
+def is_stackexchange_input(rel: str) -> bool:
+    """Posts.xml, or a .7z dump other than another table's (`stackoverflow.com-Votes.7z`)."""
+    name = posixpath.basename(rel)
+    if name.lower().endswith(".7z"):
+        table = _TABLE_RE.search(name[:-3])
+        return table is None or table.group(1).lower() == "posts"
+    return name.lower() == POSTS_XML.lower()
+
+
+def site_of(rel: str) -> str | None:
+    """`a.stackexchange.com.7z` and `a.stackexchange.com_2015-03/Posts.xml` -> `a.stackexchange.com`."""
+    name = posixpath.basename(rel)
+    stem = name[:-3] if name.lower().endswith(".7z") else posixpath.basename(posixpath.dirname(rel))
+    stem = _DUMP_DATE_RE.sub("", _TABLE_RE.sub("", stem))
+    return stem.lower() or None
+
+
+def _file_error(rel: str, site: str | None, reason: DropReason, detail: str) -> Dropped:
+    doc = Document(id=f"{rel}#read-error", source=SOURCE, text="", metadata=dump_meta({"file": rel, "site": site}))
+    return Dropped(doc, reason, "read", detail)
+
+
+def parse_stackexchange_file(path: str, rel: str, cfg: StackExchangeConfig) -> Iterator[Post | Dropped]:
+    """Stream one site's posts from Posts.xml or from a `.7z` dump (only Posts.xml is extracted).
+
+    A malformed row is one PARSE_ERROR and the file goes on; XML broken mid-file is one PARSE_ERROR
+    for the rest of it, and the posts already yielded stay. Files that are not inputs (see
+    `is_stackexchange_input`) yield nothing: they hold no posts.
+    """
+    if not is_stackexchange_input(rel):
+        return
+    site = site_of(rel)
+    if site is None:
+        yield _file_error(rel, None, DropReason.PARSE_ERROR, "put Posts.xml in a folder named after its site")
+    elif rel.lower().endswith(".7z"):
+        yield from _parse_archive(path, rel, site, cfg)
+    else:
+        with open_decompressed(path) as stream:
+            yield from parse_posts_xml(stream, rel, site)
+
+
+def _parse_archive(path: str, rel: str, site: str, cfg: StackExchangeConfig) -> Iterator[Post | Dropped]:
+    # py7zr pushes what it decompresses into writers while iterparse pulls from a file, so Posts.xml
+    # is extracted first, into a private temporary folder that goes once the file has been read.
+    # A worker needs that much disk: stackoverflow.com's Posts.xml is ~100 GB.
+    with tempfile.TemporaryDirectory(prefix="corral-stackexchange-") as folder:
+        problem = _extract_posts(path, folder, cfg)
+        if problem is not None:
+            yield _file_error(rel, site, *problem)
+            return
+        with open(os.path.join(folder, POSTS_XML), "rb") as stream:
+            yield from parse_posts_xml(stream, rel, site)
+
+
+def _extract_posts(path: str, folder: str, cfg: StackExchangeConfig) -> tuple[DropReason, str] | None:
+    """Extract the archive's root Posts.xml into `folder`, or say why not."""
+    cap = cfg.max_archive_bytes
+    try:
+        with open_raw(path) as raw, py7zr.SevenZipFile(raw, mode="r", max_extract_size=cap) as archive:
+            problem = check_archive_members(archive.list(), cap)
+            if problem is None:
+                archive.extract(path=folder, targets=[POSTS_XML])
+            return problem
+    except DecompressionBombError as e:
+        # The listed sizes were under the cap and the data came out larger: the header lied.
+        return DropReason.UNSAFE_ARCHIVE, f"decompressed size exceeds stackexchange.max_archive_bytes: {e}"
+    except _ARCHIVE_ERRORS as e:
+        return DropReason.PARSE_ERROR, f"unreadable .7z: {type(e).__name__}: {e}"[:500]
+
+
+def _unsafe_name(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) is not None or ".." in parts
+
+
+def check_archive_members(members: list[py7zr.FileInfo], max_bytes: int) -> tuple[DropReason, str] | None:
+    """None when the archive holds exactly one regular `Posts.xml` at its root, within the size cap.
+
+    Any member with an absolute path or `..` makes the whole archive unsafe: a dump has no reason
+    to hold one. The cap applies to everything the archive lists, checked before anything is
+    extracted: in a solid archive the members before Posts.xml are decompressed too (not written).
+    """
+    unsafe = [m.filename for m in members if _unsafe_name(m.filename)]
+    if unsafe:
+        return DropReason.UNSAFE_ARCHIVE, f"member path escapes the archive: {unsafe[0]!r}"
+    posts = [m for m in members if m.filename == POSTS_XML]
+    if not posts:
+        names = ", ".join(sorted(m.filename for m in members)[:8])
+        return DropReason.PARSE_ERROR, f"no {POSTS_XML} at the archive root (members: {names})"
+    if len(posts) > 1 or not posts[0].is_file:
+        return DropReason.UNSAFE_ARCHIVE, f"{POSTS_XML} is duplicated, a link or a folder"
+    listed = sum(m.uncompressed or 0 for m in members)
+    if listed > max_bytes:
+        return DropReason.TOO_LARGE, (f"the archive lists {listed} bytes uncompressed; "
+                                      f"stackexchange.max_archive_bytes is {max_bytes}")
+    return None
+
+
+def parse_posts_xml(stream: Any, rel: str, site: str) -> Iterator[Post | Dropped]:
+    """Posts.xml's `<row/>` elements, streamed: each row is cleared from the tree once read."""
+    num_rows = 0
+    events = ET.iterparse(stream, events=("start", "end"))
+    try:
+        _, root = next(events)
+        for event, elem in events:
+            if event != "end" or elem.tag != "row":
+                continue
+            num_rows += 1
+            try:
+                post = post_from_row(elem.attrib, site)
+            except ValueError as e:
+                post = _row_error(site, rel, num_rows, str(e))
+            root.clear()  # without this the root keeps every row: memory would grow with the file
+            if post is not None:
+                yield post
+    except (ET.ParseError, OSError, EOFError) as e:
+        yield _row_error(site, rel, num_rows + 1, f"XML broken after row {num_rows}: {type(e).__name__}: {e}")
+
+
+def _row_error(site: str, rel: str, row: int, detail: str) -> Dropped:
+    doc = Document(id=f"{site}/row-{row}", source=SOURCE, text="", metadata=dump_meta({"file": rel, "row": row, "site": site}))
+    return Dropped(doc, DropReason.PARSE_ERROR, "read", detail[:500])
+
+
+def _int(row: dict[str, str], name: str, required: bool = True) -> int | None:
+    value = row.get(name)
+    if value is None:
+        if required:
+            raise ValueError(f"row has no {name}")
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} {value[:40]!r} is not an integer") from None
+
+
+def _tags(raw: str) -> tuple[str, ...]:
+    # Dumps up to 2023 write "<a><b>"; later ones write "|a|b|".
+    return tuple(_TAGS_RE.findall(raw)) if raw.startswith("<") else tuple(t for t in raw.split("|") if t)
+
+
+def post_from_row(row: dict[str, str], site: str) -> Post | None:
+    """One row's attributes -> a Post; None for rows that are not questions or answers.
+
+    Raises ValueError for a question or answer row without a usable Id, Score or (answers) ParentId.
+    """
+    post_type = _int(row, "PostTypeId")
+    if post_type not in (QUESTION, ANSWER):
+        return None
+    return Post(
+        site=site,
+        post_id=_int(row, "Id"),
+        post_type=post_type,
+        parent_id=_int(row, "ParentId", required=post_type == ANSWER),
+        score=_int(row, "Score"),
+        title=row.get("Title", "").strip(),
+        body_html=row.get("Body", ""),
+        creation_date=normalize_timestamp(row.get("CreationDate", "")),
+        accepted_answer_id=_int(row, "AcceptedAnswerId", required=False),
+        tags=_tags(row.get("Tags", "")),
+        last_activity_date=row.get("LastActivityDate", ""),
+    )
+
+
+# --- one question and its answers -> one document -----------------------------------------------------
+def _stub(site: str, question_id: int, **meta: Any) -> Document:
+    return Document(id=f"{site}/{question_id}", source=SOURCE, text="", url=f"https://{site}/questions/{question_id}",
+                    metadata=dump_meta({"site": site, "question_id": question_id, **meta}))
+
+
+def _newest_copies(posts: Iterable[Post]) -> dict[int, Post]:
+    """One post per id: two dumps of one site both hold most posts; the newest activity wins."""
+    newest: dict[int, Post] = {}
+    for post in posts:
+        seen = newest.get(post.post_id)
+        if seen is None or (post.last_activity_date, repr(post)) > (seen.last_activity_date, repr(seen)):
+            newest[post.post_id] = post
+    return newest
+
+
+def _question_text(question: Post, answers: list[Post]) -> str:
+    parts = [part for part in (question.title, html_to_text(question.body_html)) if part]
+    for answer in answers:
+        text = html_to_text(answer.body_html)
+        if text:  # an answer that was only an image has no text to add
+            parts += [ANSWER_SEPARATOR, text]
+    return "\n\n".join(parts)
+
+
+def assemble_question(site: str, question_id: int, posts: Iterable[Post], cfg: StackExchangeConfig) -> Document | Dropped:
+    """The question's title and body, then its answers by score, highest first (LLaMA section 2).
+
+    Ties go to the accepted answer, then to the older post (smaller id). A group with no question
+    row (answers whose question is not in the input: deleted, or cut from a partial dump) is a
+    parse_error at stage "clean"; a question with fewer than `min_answers` answers is no_answers.
+    """
+    posts_by_id = _newest_copies(posts)
+    question = posts_by_id.get(question_id)
+    answers = [p for p in posts_by_id.values() if p.post_type == ANSWER and p.parent_id == question_id]
+    if question is None or question.post_type != QUESTION:
+        return Dropped(_stub(site, question_id, num_answers=len(answers)), DropReason.PARSE_ERROR, "clean",
+                       "answers without their question")
+    answers.sort(key=lambda a: (-a.score, a.post_id != question.accepted_answer_id, a.post_id))
+    meta = {"site": site, "question_id": question_id, "score": question.score, "num_answers": len(answers),
+            "answer_scores": [a.score for a in answers], "tags": list(question.tags),
+            "accepted_answer_id": question.accepted_answer_id}
+    doc = dataclasses.replace(_stub(site, question_id), text=_question_text(question, answers),
+                              created=question.creation_date, metadata=dump_meta(meta))
+    if len(answers) < cfg.min_answers:
+        detail = f"{len(answers)} answers; stackexchange.min_answers is {cfg.min_answers}"
+        return Dropped(doc, DropReason.NO_ANSWERS, "clean", detail)
+    return doc
+
+
+def choose_sites(site_sizes: Iterable[tuple[str, int]], cfg: StackExchangeConfig) -> frozenset[str]:
+    """`cfg.sites` when given; else the `cfg.top_sites` sites with most posts (ties by name); 0: all."""
+    if cfg.sites:
+        return frozenset(site.lower() for site in cfg.sites)
+    ranked = sorted(site_sizes, key=lambda item: (-item[1], item[0]))
+    if cfg.top_sites > 0:
+        ranked = ranked[: cfg.top_sites]
+    return frozenset(site for site, _ in ranked)
+
+
+# --- the Beam composite ---------------------------------------------------------------------------------
+class _ReadPosts(ReadFiles):
+    """(path, rel) -> Posts (main) and read errors (`dropped`). Its read/* counters count posts."""
+
+    source = SOURCE
+    parse_file = staticmethod(parse_stackexchange_file)
+
+
+def _key_by_question(post: Post) -> tuple[tuple[str, int], Post]:
+    return (post.site, post.question_id), post
+
+
+def _num_posts(group: tuple[tuple[str, int], Iterable[Post]]) -> tuple[str, int]:
+    (site, _), posts = group
+    return site, len({post.post_id for post in posts})
+
+
+class _AssembleFn(beam.DoFn):
+    def __init__(self, cfg: StackExchangeConfig) -> None:
+        self._cfg = cfg
+
+    def setup(self) -> None:
+        self._counters = _Counters(SOURCE, "assemble")
+
+    def process(self, group: tuple[tuple[str, int], Iterable[Post]], kept_sites: frozenset[str]) -> Iterator[Any]:
+        (site, question_id), posts = group
+        if site in kept_sites:
+            out = assemble_question(site, question_id, posts, self._cfg)
+        else:
+            # No text is assembled for a site that is not kept: it would be thrown away.
+            rule = "stackexchange.sites" if self._cfg.sites else f"the stackexchange.top_sites={self._cfg.top_sites} largest"
+            out = Dropped(_stub(site, question_id), DropReason.SITE_NOT_KEPT, "filter", f"not among {rule}")
+        yield from _route(out, self._counters)
+
+
+class StackExchangeOutputs(NamedTuple):
+    kept: beam.PCollection  # Documents, one per question kept
+    dropped: beam.PCollection  # Dropped: read errors, and questions dropped while assembling
+
+
+class ReadStackExchange(beam.PTransform):
+    """(path, rel) of dumps -> one Document per question of the kept sites; drops on `.dropped`."""
+
+    def __init__(self, cfg: StackExchangeConfig) -> None:
+        super().__init__()
+        if cfg.top_sites < 0 or cfg.min_answers < 0:
+            raise ValueError("stackexchange.top_sites and stackexchange.min_answers must be 0 or more")
+        self._cfg = cfg
+
+    def expand(self, files):
+        read = files | "ReadPosts" >> _ReadPosts(self._cfg)
+        groups = read.kept | "KeyByQuestion" >> beam.Map(_key_by_question) | "GroupByQuestion" >> beam.GroupByKey()
+        kept_sites = (
+            groups
+            | "PostsPerQuestion" >> beam.Map(_num_posts)
+            | "PostsPerSite" >> beam.CombinePerKey(sum)
+            | "ListSites" >> beam.combiners.ToList()
+            | "ChooseSites" >> beam.Map(choose_sites, self._cfg)
+        )
+        questions = groups | "AssembleQuestions" >> beam.ParDo(
+            _AssembleFn(self._cfg), beam.pvalue.AsSingleton(kept_sites)).with_outputs(DROPPED, main="kept")
+        dropped = (read.dropped, questions.dropped) | "AllDropped" >> beam.Flatten()
+        return StackExchangeOutputs(questions.kept, dropped)
