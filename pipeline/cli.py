@@ -18,6 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 from pipeline.config import ALL_SOURCES, config_to_json, load_config  # noqa: E402
 from pipeline.inputs import discover  # noqa: E402
 from pipeline.shards import write_text_atomic  # noqa: E402
+from pipeline.stats import add_stats_parser, run_stats_command  # noqa: E402
 
 # FnApiRunner never reaches for the network; the name "DirectRunner" first tries to download Prism.
 DEFAULT_RUNNER = "FnApiRunner"
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--retrain", action="store_true", help="train the tokenizer again even if one exists")
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
+    add_stats_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command not in ("corpus", "models", "tokenize") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             run_tokenize(args, rest)
         elif args.command == "verify":
             return run_verify(args)
+        elif args.command == "stats":
+            return run_stats_command(args)
     except ValueError as exc:
         print(f"corral: error: {exc}", file=sys.stderr)
         return 2

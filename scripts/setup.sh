@@ -9,7 +9,8 @@ VENV=.venv
 STAMP="$VENV/.corral-installed"
 # Debian packages: a compiler and OpenSSL headers for the C SHA-1 of dedup/_sha1.c; cmake, Boost and
 # compression headers for KenLM's lmplz/build_binary (built from the kenlm sdist by `make models`).
-APT_PACKAGES="build-essential cmake libssl-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev"
+# Headless Chromium: the stats report test opens report.html and checks that every plot loaded.
+APT_PACKAGES="build-essential cmake libssl-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev chromium"
 
 missing_apt() {
   local missing=()
