@@ -8,7 +8,7 @@ CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
 
-.PHONY: setup corpus models tokenize sample test clean
+.PHONY: setup corpus models tokenize pretrain stats all sample test clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,34 @@ models: setup
 TOKENIZER_ARGS ?=
 tokenize: setup
 	$(PY) -m pipeline.cli tokenize --corpus "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(TOKENIZER_ARGS) $(BEAM_ARGS)
+
+# Train the tiny LLaMA preset on the bundled sample's token shards (`make tokenize` first);
+# PRETRAIN_CONFIG=pretrain_1b etc. for the larger presets, PRETRAIN_ARGS="--fresh" to restart.
+PRETRAIN_CONFIG ?= pretrain_sample
+PRETRAIN_ARGS   ?=
+pretrain: setup
+	$(PY) -m pipeline.cli pretrain --config "$(PRETRAIN_CONFIG)" $(PRETRAIN_ARGS)
+
+# The report of the corpus in OUT: Table 1, the funnel, distributions and examples, in STATS_OUT
+# (report.md, report.html, report.json, PNG plots). Epochs use the pretrain run in TRAIN_RUN when it
+# has logged a step, else TOKENS_BUDGET (the paper's 1.4T). STATS_ARGS="--compare A B" compares two runs.
+STATS_OUT     ?= out/stats
+TRAIN_RUN     ?= out/pretrain
+TOKENS_BUDGET ?= 1.4T
+STATS_ARGS    ?=
+stats: setup
+	$(PY) -m pipeline.cli stats "$(OUT)" --output "$(STATS_OUT)" --tokens-budget "$(TOKENS_BUDGET)" \
+	  $(if $(wildcard $(TRAIN_RUN)/metrics.jsonl),--train-run "$(TRAIN_RUN)") $(STATS_ARGS)
+
+# The whole chain on the bundled sample (or INPUT=...): corpus -> tokenize -> pretrain -> stats.
+ALL_STEPS := corpus tokenize pretrain stats
+all:
+	@start=$$(date +%s); i=0; n=$(words $(ALL_STEPS)); \
+	for step in $(ALL_STEPS); do \
+	  i=$$((i + 1)); echo "== make all [$$i/$$n] $$step (started at +$$(( $$(date +%s) - start ))s)"; \
+	  $(MAKE) --no-print-directory $$step || { echo "== make all: $$step failed"; exit 1; }; \
+	done; \
+	echo "== make all: done in $$(( $$(date +%s) - start ))s; report: $(STATS_OUT)/report.html"
 
 # Regenerate the bundled sample under data/sample (deterministic; committed).
 sample: setup

@@ -6,18 +6,24 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 import time
 
 # Beam logs an apitools warning at import on every machine without GCP extras; it is noise here.
 logging.getLogger().setLevel(logging.ERROR)
+# Beam logs a worker's exception with its traceback before raising it again; the command line
+# reports it once: a user error in one line, anything else with the traceback it comes with.
+for _name in ("apache_beam.runners.common", "apache_beam.runners.portability.local_job_service"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 import apache_beam as beam  # noqa: E402
+import yaml  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from pipeline.config import ALL_SOURCES, config_to_json, load_config  # noqa: E402
 from pipeline.inputs import discover  # noqa: E402
-from pipeline.shards import write_text_atomic  # noqa: E402
+from pipeline.shards import TMP_PREFIX, write_text_atomic  # noqa: E402
 from pipeline.stats import add_stats_parser, run_stats_command  # noqa: E402
 
 # FnApiRunner never reaches for the network; the name "DirectRunner" first tries to download Prism.
@@ -43,13 +49,53 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
     return PipelineOptions(flags=flags)
 
 
+class JobError(RuntimeError):
+    """A Beam job failed for a reason that is no user's to fix (a bug): reported with its traceback."""
+
+
+def run_job(options: PipelineOptions, build) -> None:
+    """Build the job with `build(pipeline)` and run it. A worker's user error (a plain ValueError,
+    such as a damaged model file) comes back as a ValueError: one line and exit code 2. Any other
+    failure is a JobError caused by the original exception, traceback and all."""
+    try:
+        with beam.Pipeline(options=options) as p:
+            build(p)
+    except Exception as exc:  # noqa: BLE001 - sorted here into the user's errors and bugs
+        message = worker_user_error(exc)
+        if message is not None:
+            raise ValueError(message) from None
+        raise JobError(f"the Beam job failed: {type(exc).__name__}: {str(exc)[:500]}") from exc
+
+
+_WORKER_VALUE_ERROR = re.compile(r"^ValueError: (.+)$", re.MULTILINE)
+
+
+def worker_user_error(exc: BaseException) -> str | None:
+    """The message of a user error raised in a worker, or None. In-process runners raise it again
+    as itself; out-of-process ones wrap its traceback, whose last line then names it."""
+    if type(exc) is ValueError:  # exactly: UnicodeError, JSONDecodeError, ArrowInvalid are bugs here
+        return str(exc)
+    if isinstance(exc, RuntimeError):
+        found = _WORKER_VALUE_ERROR.findall(str(exc))
+        if found:
+            return found[-1]
+    return None
+
+
 def _load(args: argparse.Namespace):
     overrides = list(args.overrides)
     if args.input:
         overrides.append(f"input={args.input}")
     if args.output:
         overrides.append(f"output={args.output}")
-    return load_config(args.config, overrides)
+    return _load_config(args.config, overrides)
+
+
+def _load_config(preset: str, overrides: list[str]):
+    try:
+        return load_config(preset, overrides)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); fix the file or give another --config") from None
 
 
 def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) -> dict:
@@ -63,11 +109,14 @@ def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) 
 
     models = None
     if any(sf.source == "commoncrawl" and sf.files for sf in inputs):
-        models = CommonCrawlModels(*commoncrawl_models(cfg))
+        try:
+            models = CommonCrawlModels(*commoncrawl_models(cfg))
+        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"the models in {cfg.models.dir} are damaged ({type(exc).__name__}: {exc}): "
+                             "run `make models`") from None
     _prepare_output(cfg.output)
     write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
-    with beam.Pipeline(options=beam_options(beam_args)) as p:
-        build_corpus(p, cfg, inputs, models)
+    run_job(beam_options(beam_args), lambda p: build_corpus(p, cfg, inputs, models))
     with open(os.path.join(cfg.output, "stats.json"), encoding="utf-8") as f:
         return json.load(f)
 
@@ -90,6 +139,7 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
         return
     if not has_commoncrawl:
         raise ValueError(f"{cfg.input} has no commoncrawl input: the models need CommonCrawl pages as negatives")
+    _prepare_output(cfg.models.dir)
     start = time.time()
     manifest = build_models(cfg, beam_args)
     langs = ", ".join(f"{lang} (cut-offs {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
@@ -102,19 +152,22 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     from pipeline.tokenize_job import build_encode
     from pipeline.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
 
-    cfg = load_config(args.config, list(args.overrides))
+    cfg = _load_config(args.config, list(args.overrides))
     corpus = args.corpus or cfg.output
-    corpus_shards(corpus)  # a clear error before anything runs when the corpus is missing
+    try:
+        corpus_shards(corpus)  # a clear error before anything runs when the corpus is missing
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{corpus}/manifest.json is damaged ({type(exc).__name__}: {exc}): run `make corpus` again") from None
     model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
     start = time.time()
     if args.retrain or not os.path.isfile(model):
+        _prepare_output(cfg.tokenizer.dir)
         card = train_tokenizer(corpus, cfg)
         print(f"tokenizer: {card['vocabulary']['size']} pieces from {sum(s['chars'] for s in card['sample'].values()):,} "
               f"characters -> {model}")
     out = args.output or cfg.tokens.dir
     _prepare_output(out)
-    with beam.Pipeline(options=beam_options(beam_args)) as p:
-        build_encode(p, model, corpus, out, cfg.tokens.batch_docs)
+    run_job(beam_options(beam_args), lambda p: build_encode(p, model, corpus, out, cfg.tokens.batch_docs))
     with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
         stats = json.load(f)
     for source, s in sorted(stats["sources"].items()):
@@ -140,6 +193,16 @@ def _prepare_output(out: str) -> None:
         raise ValueError(f"cannot create output folder {out} ({exc.strerror}); choose another with OUT=<dir>") from exc
     if not os.access(out, os.W_OK | os.X_OK):
         raise ValueError(f"output folder {out} is not writable; choose another with OUT=<dir>")
+    _remove_partial_files(out)
+
+
+def _remove_partial_files(out: str) -> None:
+    """Files a killed run left half written under their temporary names (never under a final
+    name): the run that starts now writes them again."""
+    for dirpath, _, filenames in os.walk(out):
+        for name in filenames:
+            if name.startswith(TMP_PREFIX):
+                os.remove(os.path.join(dirpath, name))
 
 
 def _print_summary(stats: dict, out: str, seconds: float) -> None:
@@ -162,9 +225,19 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+TRAINER_COMMANDS = ("pretrain", "generate", "export-hf")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAINER_COMMANDS:  # the trainer has its own parser (train/train.py)
+        from train.train import main as train_main
+
+        return train_main(argv)
     parser = argparse.ArgumentParser(prog="corral", description="LLaMA-recipe pretraining data and training")
     sub = parser.add_subparsers(dest="command", required=True)
+    for name in TRAINER_COMMANDS:
+        sub.add_parser(name, help=f"the trainer: `corral {name} --help`")
     _job_parser(sub, "corpus", "build the corpus shards from an input root (Beam job)")
     models = _job_parser(sub, "models", "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
     models.add_argument("--if-missing", action="store_true", help="do nothing when current models exist")

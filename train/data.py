@@ -62,3 +62,30 @@ class TokenShards:
         for shard in self.shards.get(source, []):
             for i in range(shard.num_documents):
                 yield shard.tokens[shard.offsets[i]:shard.offsets[i + 1]]
+
+
+def write_token_shards(root: str, docs: dict[str, list], num_shards: int = 2) -> dict:
+    """Write token shards and manifest.json as `make tokenize` does (pipeline.tokenize_job.token_schema),
+    from lists of token ids per source: for tests, benchmarks and hand-made data sets.
+
+    Document i of a source goes to shard i % num_shards; uint16 ids (vocabularies up to 65,536).
+    """
+    import hashlib
+
+    schema = pa.schema([pa.field("id", pa.string(), nullable=False),
+                        pa.field("tokens", pa.large_list(pa.uint16()), nullable=False)])
+    entries = []
+    for source, source_docs in sorted(docs.items()):
+        (Path(root) / source).mkdir(parents=True, exist_ok=True)
+        for s in range(num_shards):
+            rows = [(f"{source}/{i}", list(d)) for i, d in enumerate(source_docs) if i % num_shards == s]
+            table = pa.table({"id": [r[0] for r in rows], "tokens": [r[1] for r in rows]}, schema=schema)
+            rel = f"{source}/part-{s:05d}-of-{num_shards:05d}.arrow"
+            with pa.OSFile(str(Path(root) / rel), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+                writer.write_table(table)
+            data = (Path(root) / rel).read_bytes()
+            entries.append({"path": rel, "source": source, "rows": len(rows), "bytes": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest(), "tokens": sum(len(r[1]) for r in rows)})
+    manifest = {"shards": entries}
+    (Path(root) / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest

@@ -60,3 +60,9 @@ def test_config_json_round_trips():
     data = json.loads(config_to_json(cfg))
     assert data["c4"]["badwords_file"] == "/tmp/words.txt"
     assert data["wikipedia"]["languages"][0] == "bg"
+
+
+def test_float_written_without_a_dot_is_a_number():
+    assert load_config("sample", ["commoncrawl.lang_threshold=5e-1"]).commoncrawl.lang_threshold == 0.5
+    with pytest.raises(ValueError, match="expected a number"):
+        load_config("sample", ["commoncrawl.lang_threshold=high"])
