@@ -8,7 +8,7 @@ CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
 
-.PHONY: setup corpus models tokenize pretrain stats all sample test clean
+.PHONY: setup corpus models tokenize pretrain stats all sample bad-fixtures test clean
 
 setup:
 	@bash scripts/setup.sh
@@ -62,6 +62,11 @@ all:
 # Regenerate the bundled sample under data/sample (deterministic; committed).
 sample: setup
 	$(PY) -m scripts.make_sample data/sample
+
+# Write the bad-input suite (tests/hardening) into tests/fixtures/bad to look at; the tests make their
+# own copy, plus the 50 MB line and the decompression bombs, in a temporary folder.
+bad-fixtures: setup
+	$(PY) -m scripts.make_bad_fixtures tests/fixtures/bad
 
 test: setup
 	$(PY) -m pytest -q

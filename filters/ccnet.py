@@ -8,12 +8,26 @@ once per worker, and it returns a plain `Document -> Document | Dropped` step. N
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 from pipeline.config import CommonCrawlConfig
 from pipeline.document import Document, DropReason, Dropped
 
 Step = Callable[[Document], "Document | Dropped"]
+
+
+def load_model(what: str, path: str, load: Callable[[], Any]) -> Any:
+    """`load()`, with a model file that cannot be loaded (damaged, truncated, of another format)
+    a user error that says what to do. Errors that already say so (ValueErrors naming a `make`
+    target) pass as they are."""
+    try:
+        return load()
+    except ValueError as exc:
+        if "`make " in str(exc):
+            raise
+        raise ValueError(f"cannot load {what} from {path} ({exc}): run `make models` again") from None
+    except Exception as exc:  # noqa: BLE001 - fastText, KenLM and SentencePiece each raise their own
+        raise ValueError(f"cannot load {what} from {path} ({type(exc).__name__}: {exc}): run `make models` again") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +48,8 @@ class LangIdStep:
     def __call__(self) -> Step:
         from filters.langid import LanguageIdentifier
 
-        identifier, cfg = LanguageIdentifier(self._model_path), self._cfg
+        identifier, cfg = load_model("the language-identification model", self._model_path,
+                                      lambda: LanguageIdentifier(self._model_path)), self._cfg
 
         def step(doc: Document) -> Document | Dropped:
             lang, score = identifier.predict(doc.text)
@@ -55,7 +70,8 @@ class PerplexityStep:
     def __call__(self) -> Step:
         from filters.perplexity import PerplexityScorer, bucket
 
-        scorers = {lang: PerplexityScorer(m.sp_model, m.lm) for lang, m in self._models.items()}
+        scorers = {lang: load_model(f"the {lang} perplexity model", m.lm, lambda m=m: PerplexityScorer(m.sp_model, m.lm))
+                   for lang, m in self._models.items()}
         cutoffs = {lang: tuple(self._cfg.ppl_cutoffs) or m.cutoffs for lang, m in self._models.items()}
         keep = self._cfg.keep_buckets
 
@@ -79,7 +95,8 @@ class WikiRefStep:
     def __call__(self) -> Step:
         from filters.wikiref import WikiRefClassifier
 
-        classifier, threshold = WikiRefClassifier(self._model_path), self._cfg.wiki_ref_threshold
+        classifier = load_model("the reference classifier", self._model_path, lambda: WikiRefClassifier(self._model_path))
+        threshold = self._cfg.wiki_ref_threshold
 
         def step(doc: Document) -> Document | Dropped:
             prob = classifier.prob(doc.text)

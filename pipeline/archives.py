@@ -210,7 +210,7 @@ def _tar_members(stream, max_bytes, max_members, stats, keep, cap_total) -> Iter
             if info.isdir():
                 continue
             clean, why = safe_name(info.name)
-            why = why or _unsafe_type(info)
+            why = why or unsafe_member_type(info)
             if why:
                 stats.num_unsafe += 1
                 if len(stats.unsafe) < _MAX_UNSAFE_NAMES:
@@ -231,7 +231,8 @@ def _tar_members(stream, max_bytes, max_members, stats, keep, cap_total) -> Iter
             yield Member(clean, info.size, data)
 
 
-def _unsafe_type(info: tarfile.TarInfo) -> str:
+def unsafe_member_type(info: tarfile.TarInfo) -> str:
+    """Why a tar entry is not a regular file to read ("link", "device or fifo", ...); "" if it is one."""
     if info.issym() or info.islnk():
         return "link"
     if info.ischr() or info.isblk() or info.isfifo():

@@ -15,7 +15,7 @@ SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
     "wikipedia": (".xml", ".xml.bz2", ".bz2"),
     # Repository archives and BigQuery-style {repo_name, path, content, license} tables; an
     # immediate subfolder of github/ holding none of these is a plain repository checkout.
-    "github": (".tar.gz", ".tgz", ".tar", ".zip", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet"),
+    "github": (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet"),
     # A site's Posts.xml (the other tables of a dump are not read) or its archive.org .7z.
     "stackexchange": ("posts.xml", ".7z"),
     # Per-paper sources (.tar.gz, .tgz, a single gzipped .tex) and monthly arXiv_src_*.tar bundles.
@@ -26,10 +26,43 @@ SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
 _NOT_INPUT_MARKERS = ("multistream-index",)
 
 
+class LocalPath(str):
+    """A local path whose name is not valid UTF-8, spelled as Python spells it (surrogate escapes).
+
+    Beam encodes a plain str element as UTF-8 and fails on such a name; a str subclass travels
+    pickled instead, and stays a str that open() and os.* take as the original bytes.
+    """
+
+    __slots__ = ()
+
+
+def printable(name: str) -> str:
+    """`name` as valid UTF-8: undecodable bytes of a file name (surrogate escapes) as `\\xNN`."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _portable(path: str) -> str:
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return LocalPath(path)
+
+
 @dataclasses.dataclass(frozen=True)
 class SourceFiles:
     source: str
-    files: tuple[tuple[str, str], ...]  # (path, path relative to the source folder), sorted
+    # (path, path relative to the source folder), sorted. A name that is not valid UTF-8 has its
+    # path as a LocalPath and its relative path with the bad bytes as `\xNN`, which ids and
+    # metadata carry: the file is read like any other.
+    files: tuple[tuple[str, str], ...]
     ignored: tuple[str, ...]  # relative paths that are not this source's format
 
 
@@ -104,7 +137,7 @@ def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
             paths = [p for p in paths if p not in inside]
             inputs += repos
             rel.update({repo: posixpath.relpath(repo, folder) for repo in repos})
-        files = tuple(sorted((p, rel[p]) for p in inputs))
-        ignored = tuple(sorted(rel[p] for p in paths if p not in set(inputs)))
+        files = tuple(sorted((_portable(p), printable(rel[p])) for p in inputs))
+        ignored = tuple(sorted(printable(rel[p]) for p in paths if p not in set(inputs)))
         found.append(SourceFiles(source, files, ignored))
     return found

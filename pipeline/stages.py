@@ -7,13 +7,16 @@ Dropped records to the `dropped` output instead of discarding them.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from typing import Any, Callable, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.document import Document, DropReason, Dropped, dump_meta
+from pipeline.inputs import printable
 
 DROPPED = "dropped"
 Step = Callable[[Document], "Document | Dropped"]
@@ -45,7 +48,13 @@ def _route(item: Document | Dropped, counters: _Counters) -> Iterator[Any]:
 
 
 class _ReadFileFn(beam.DoFn):
-    """Runs a source's pure `parse_file(path, rel, cfg)` over one file."""
+    """Runs a source's pure `parse_file(path, rel, cfg)` over one file.
+
+    Two nets under every reader: a file it yields nothing for is one EMPTY record (a zero-byte or
+    record-less file is counted, never silently skipped), and a string that is not valid UTF-8 (a
+    file or member name that is not, a JSON escape of half a surrogate pair) never reaches a
+    shard, where Arrow would refuse it and stop the job: names are escaped, such text is dropped.
+    """
 
     def __init__(self, source: str, parse_file: Callable[..., Iterable[Document | Dropped]], cfg: Any) -> None:
         self._source, self._parse_file, self._cfg = source, parse_file, cfg
@@ -55,14 +64,70 @@ class _ReadFileFn(beam.DoFn):
 
     def process(self, item: tuple[str, str]) -> Iterator[Any]:
         path, rel = item
+        num_records = 0
         try:
             for out in self._parse_file(path, rel, self._cfg):
-                yield from _route(out, self._counters)
+                num_records += 1
+                yield from _route(_utf8_safe(out), self._counters)
         except Exception as exc:  # noqa: BLE001 - parsers handle expected damage; this is the last net
             # Whatever was yielded before stays; the rest of this file is counted, and the job goes on.
-            _LOG.exception("reading %s failed", path)
-            doc = Document(id=f"{rel}#read-error", source=self._source, text="", metadata=f'{{"file":"{rel}"}}')
-            yield from _route(Dropped(doc, DropReason.PARSE_ERROR, "read", f"{type(exc).__name__}: {exc}"[:500]), self._counters)
+            _LOG.exception("reading %s failed", rel)
+            doc = Document(id=f"{rel}#read-error", source=self._source, text="", metadata=dump_meta({"file": rel}))
+            detail = printable(f"{type(exc).__name__}: {exc}"[:500])
+            yield from _route(Dropped(doc, DropReason.PARSE_ERROR, "read", detail), self._counters)
+            return
+        if num_records == 0:
+            doc = Document(id=f"{rel}#empty", source=self._source, text="", metadata=dump_meta({"file": rel}))
+            yield from _route(Dropped(doc, DropReason.EMPTY, "read", "no records in this file"), self._counters)
+
+
+_TEXT_FIELDS = ("id", "url", "created", "lang")
+
+
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8_safe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if _is_utf8(value) else printable(value)
+    if isinstance(value, dict):
+        return {_utf8_safe_json(k): _utf8_safe_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utf8_safe_json(v) for v in value]
+    return value
+
+
+def _utf8_safe(item: Any) -> Any:
+    """`item` with every string valid UTF-8 (see _ReadFileFn); a Document whose text is not
+    becomes a PARSE_ERROR. Anything else (a source's own records) passes untouched."""
+    if isinstance(item, Dropped):
+        doc = _utf8_safe_doc(item.doc, escape_text=True)
+        detail = item.detail if _is_utf8(item.detail) else printable(item.detail)
+        return item if doc is item.doc and detail is item.detail else Dropped(doc, item.reason, item.stage, detail)
+    if isinstance(item, Document):
+        doc = _utf8_safe_doc(item, escape_text=False)
+        if _is_utf8(doc.text):
+            return doc
+        bad = next(i for i, c in enumerate(doc.text) if not _is_utf8(c))
+        escaped = dataclasses.replace(doc, text=printable(doc.text))
+        return Dropped(escaped, DropReason.PARSE_ERROR, "read", f"text is not valid Unicode (lone surrogate at character {bad})")
+    return item
+
+
+def _utf8_safe_doc(doc: Document, escape_text: bool) -> Document:
+    fields = {name: printable(value) for name in _TEXT_FIELDS if (value := getattr(doc, name)) is not None and not _is_utf8(value)}
+    if not _is_utf8(doc.metadata):
+        fields["metadata"] = dump_meta(_utf8_safe_json(json.loads(doc.metadata)))
+    if escape_text and not _is_utf8(doc.text):
+        fields["text"] = printable(doc.text)
+    return dataclasses.replace(doc, **fields) if fields else doc
 
 
 class ReadFiles(beam.PTransform):

@@ -15,7 +15,8 @@ then not `\\input` by another file, then the largest, then the first name), its 
 Drops: no TeX at all is NO_TEX ("html-only", "pdf-only", "no tex file"); TeX that only
 `\\includepdf`s the paper is NO_TEX "pdf-only" too (the paper is the PDF, not text we can use);
 TeX with no words left after cleaning is EMPTY; a bomb, too many members, too deep a nesting or
-nothing but unsafe members is UNSAFE_ARCHIVE; a corrupt or cut-off archive is PARSE_ERROR, and
+nothing but unsafe members is UNSAFE_ARCHIVE (refused members beside safe ones are one more
+UNSAFE_ARCHIVE record, `<id>#unsafe-members`, which lists them); a corrupt or cut-off archive is PARSE_ERROR, and
 the next file (or the next submission already read from a bundle) is unaffected.
 
 The arXiv id comes from a sibling `.abs` metadata file when there is one (`<stem>.abs`, or the
@@ -202,12 +203,22 @@ def _read_archive(fileobj, name: str, origin: _Origin, cfg: ArxivConfig, depth: 
     except CorruptArchive as exc:
         yield _drop(origin, DropReason.PARSE_ERROR, f"corrupt or truncated archive: {exc}", stats)
         return
+    if stats.num_unsafe and (files or num_nested):
+        yield _unsafe_members(origin, stats)
     if num_nested and not files:
         return  # a bundle: each of its submissions went out on its own
     if mismatch := _format_mismatch(name, stats):
         yield _drop(origin, DropReason.PARSE_ERROR, mismatch, stats)
         return
     yield _submission(files, stats, origin, cfg)
+
+
+def _unsafe_members(origin: _Origin, stats: ArchiveStats) -> Dropped:
+    """The refused members of an archive whose other members are read: one record, in dropped/,
+    beside the submission (an archive with nothing safe in it is one UNSAFE_ARCHIVE drop itself)."""
+    listed = ", ".join(stats.unsafe) + (", ..." if stats.num_unsafe > len(stats.unsafe) else "")
+    drop = _drop(origin, DropReason.UNSAFE_ARCHIVE, f"{stats.num_unsafe} members refused: {listed}"[:500], stats)
+    return dataclasses.replace(drop, doc=dataclasses.replace(drop.doc, id=f"{origin.id}#unsafe-members"))
 
 
 def _format_mismatch(name: str, stats: ArchiveStats) -> str:

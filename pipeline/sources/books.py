@@ -31,7 +31,8 @@ from typing import Any
 from filters.gutenberg import strip_gutenberg
 from pipeline.config import BooksConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed
+from pipeline.io import open_decompressed, open_raw
+from pipeline.sources.multistream import Bz2Streams
 from pipeline.stages import ReadFiles
 
 SOURCE = "books"
@@ -41,6 +42,7 @@ _HEADER_BYTES = 64 * 1024  # the declaration sits in the header; 1990s headers r
 _CHARSET_RE = re.compile(rb"Character set encoding:[ \t]*([^\r\n]*)", re.IGNORECASE)
 _C1_RE = re.compile(rb"[\x80-\x9f]")
 _LATIN1_RE = re.compile(r"latin-?1\b|8859-1\b", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # Gutenberg's header names a language in English; the Document's lang is ISO 639-1.
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "french": "fr", "dutch": "nl", "latin": "la", "german": "de",
@@ -129,9 +131,26 @@ def _dropped(rel: str, reason: DropReason, detail: str, meta: dict[str, Any] | N
 
 def _read_capped(path: str, cap: int) -> bytes:
     """Up to cap + 1 bytes of the (decompressed) file: one more than the cap tells it is larger,
-    without reading a decompression bomb to its end."""
-    with open_decompressed(path) as stream:
-        return stream.read(cap + 1)
+    without reading a decompression bomb to its end. A .bz2 goes through Bz2Streams, which says
+    when a stream after the first is corrupt (BZ2File would end the book there without a word)."""
+    if not path.lower().endswith(".bz2"):
+        with open_decompressed(path) as stream:
+            return stream.read(cap + 1)
+    with open_raw(path) as raw:
+        stream = Bz2Streams(raw)
+        parts, size = [], 0
+        while size <= cap and (part := stream.read(cap + 1 - size)):
+            if stream.damage:
+                raise OSError(stream.damage[0])
+            parts.append(part)
+            size += len(part)
+        return b"".join(parts)
+
+
+def looks_binary(text: str) -> bool:
+    """NUL or more than 1% control characters (C0 but tab, line ends and form feed; DEL; C1): an
+    image, an archive or a compressed file under a .txt name, not a book in any encoding."""
+    return "\x00" in text or len(_CONTROL_RE.findall(text)) > len(text) // 100
 
 
 def book_document(text: str, rel: str, encoding: str) -> Document:
@@ -155,8 +174,9 @@ def parse_books_file(path: str, rel: str, cfg: BooksConfig) -> Iterator[Document
     """One book file -> one Document with id `rel`, or one Dropped.
 
     TOO_LARGE over cfg.max_book_bytes (decompressed); PARSE_ERROR for a broken .gz/.bz2 stream
-    (a truncated book is damaged, not shorter); EMPTY when fewer than cfg.min_chars non-blank
-    characters remain after the boilerplate is stripped.
+    (a truncated book is damaged, not shorter); BINARY for content that is no text in any
+    encoding (`looks_binary`); EMPTY when fewer than cfg.min_chars non-blank characters remain
+    after the boilerplate is stripped.
     """
     try:
         data = _read_capped(path, cfg.max_book_bytes)
@@ -167,6 +187,9 @@ def parse_books_file(path: str, rel: str, cfg: BooksConfig) -> Iterator[Document
         yield _dropped(rel, DropReason.TOO_LARGE, f"more than books.max_book_bytes={cfg.max_book_bytes}")
         return
     text, encoding = decode_book(data)
+    if looks_binary(text):
+        yield _dropped(rel, DropReason.BINARY, f"binary content (decoded as {encoding}), not text")
+        return
     doc = book_document(normalize_newlines(text), rel, encoding)
     if len(doc.text.strip()) < max(cfg.min_chars, 1):
         yield Dropped(doc, DropReason.EMPTY, stage=STAGE, detail="no text after the Gutenberg boilerplate")

@@ -1,25 +1,30 @@
 """Reading C4 (allenai/c4): JSON Lines, one `{"text","timestamp","url"}` object per line.
 
 `parse_c4_file` is pure; `ReadC4` is the thin Beam composite that fans files out to it. C4's
-cleaning heuristics live in filters/c4.py. Files may be plain (`.json`, `.jsonl`) or gzip (`.json.gz`, `.jsonl.gz`); the
-suffix picks the decompressor in `pipeline.io.open_decompressed`.
+cleaning heuristics live in filters/c4.py. Files may be plain (`.json`, `.jsonl`) or gzip (`.json.gz`, `.jsonl.gz`,
+one or many members; pipeline/sources/multistream.py); the suffix says which.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from pipeline.config import C4Config
 from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed
+from pipeline.io import open_raw
+from pipeline.sources.multistream import READ_SIZE, Damaged, decompressed_chunks
 from pipeline.stages import ReadFiles
 
 SOURCE = "c4"
 STAGE = "read"
+# A longer line is not held: C4's documents are at most a few hundred KB, and a file that is one
+# huge line (a binary file, a decompression bomb) must not fill a worker's memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"  # some writers start a UTF-8 file with one; it is no part of the record
 
 # allenai/c4 writes "2019-04-25T12:57:54Z"; pandas re-serialisations write "2019-04-25 12:57:54".
 # Matching these with a regex is the hot path; anything else goes through datetime.
@@ -67,6 +72,11 @@ def parse_c4_line(raw: bytes, rel: str, line_number: int) -> Document | Dropped:
     text = record.get("text")
     if not isinstance(text, str):
         return _parse_error(rel, line_number, "no string 'text' field")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:  # a JSON escape of half a surrogate pair ("\ud800")
+            return _parse_error(rel, line_number, f"text is not valid Unicode (lone surrogate at character {e.start})")
     meta: dict[str, Any] = {"file": rel, "line": line_number}
     created = None
     timestamp = record.get("timestamp")
@@ -87,33 +97,65 @@ def parse_c4_line(raw: bytes, rel: str, line_number: int) -> Document | Dropped:
     )
 
 
+def _lines(path: str) -> Iterator[bytes | int | Damaged]:
+    """The file's lines without their b"\\n"; the byte count (an int) of a line over MAX_LINE_BYTES,
+    which is read past and never held; a Damaged where a gzip member broke (its partial line is
+    part of the damage). Gzip by suffix, member by member (multistream.py)."""
+    with open_raw(path) as raw:
+        if path.lower().endswith(".gz"):
+            chunks: Iterator[bytes | Damaged] = decompressed_chunks(raw, MAX_LINE_BYTES)
+        else:
+            chunks = iter(functools.partial(raw.read, READ_SIZE), b"")
+        pending: list[bytes] = []
+        size = 0  # of the line being read; over the cap, only counted
+        for chunk in chunks:
+            if isinstance(chunk, Damaged):
+                pending, size = [], 0
+                yield chunk
+                continue
+            *complete, rest = chunk.split(b"\n")
+            for piece in complete:
+                size += len(piece)
+                if size > MAX_LINE_BYTES:
+                    yield size
+                else:
+                    yield b"".join(pending) + piece if pending else piece
+                pending, size = [], 0
+            size += len(rest)
+            if size > MAX_LINE_BYTES:
+                pending = []
+            elif rest:
+                pending.append(rest)
+        if size > MAX_LINE_BYTES:
+            yield size
+        elif pending:
+            yield b"".join(pending)
+
+
 def parse_c4_file(path: str, rel: str, cfg: C4Config) -> Iterator[Document | Dropped]:
     """Stream one C4 file. The id is `<rel>:<line>` (1-based), stable and unique per file.
 
-    A bad line is one PARSE_ERROR and the file goes on. A stream that breaks mid-file (truncated
-    gzip, corrupt deflate data) is one PARSE_ERROR for the rest of the file; what was already
-    yielded stays. `cfg` is accepted so every source has the same signature; reading uses none
-    of C4's cleaning switches.
+    A bad line is one PARSE_ERROR and the file goes on; a line over MAX_LINE_BYTES is one TOO_LARGE
+    (read past, never held). A gzip member that is corrupt or cut short is one PARSE_ERROR and
+    reading resumes at the next member: line numbers after it count the lines read, as the lines
+    lost with the damage cannot be counted. In a single-member file (allenai/c4's) nothing after
+    the damage can be recovered. `cfg` is accepted so every source has the same signature;
+    reading uses none of C4's cleaning switches.
     """
     del cfg  # the cleaning rules apply in filters.c4, after reading
     line_number = 0
-    with open_decompressed(path) as stream:
-        lines = iter(stream)
-        while True:
-            try:
-                raw = next(lines)
-            except StopIteration:
-                return
-            except (EOFError, OSError, zlib.error) as e:
-                yield _parse_error(rel, line_number + 1,
-                                   f"stream broken after line {line_number}: {type(e).__name__}: {e}")
-                return
-            line_number += 1
+    for raw in _lines(path):
+        line_number += 1
+        if isinstance(raw, Damaged):
+            yield _parse_error(rel, line_number, f"stream broken after line {line_number - 1}: {raw}")
+        elif isinstance(raw, int):
+            doc = Document(id=f"{rel}:{line_number}", source=SOURCE, text="",
+                           metadata=dump_meta({"file": rel, "line": line_number}))
+            yield Dropped(doc, DropReason.TOO_LARGE, STAGE, f"line of {raw} bytes, over {MAX_LINE_BYTES}")
+        elif raw.strip():
             # A blank line is not a record in JSON Lines (a trailing newline makes one), so it
             # is not a document to count or drop; its number is still used so ids match lines.
-            if not raw.strip():
-                continue
-            yield parse_c4_line(raw, rel, line_number)
+            yield parse_c4_line(raw.removeprefix(_BOM) if line_number == 1 else raw, rel, line_number)
 
 
 class ReadC4(ReadFiles):

@@ -31,11 +31,9 @@ while a record in it with a correct length still comes out. Header lines may end
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -43,6 +41,9 @@ from pipeline.config import CommonCrawlConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
 from pipeline.io import open_raw
 from pipeline.sources.c4 import normalize_timestamp
+from pipeline.sources.multistream import READ_SIZE as _READ_SIZE
+from pipeline.sources.multistream import Damaged as _Damaged
+from pipeline.sources.multistream import GzipMembers as _GzipMembers
 from pipeline.sources.html_text import (
     Payload, PayloadError, decode_payload, html_to_text, parse_http_response, plain_to_text, split_content_type,
 )
@@ -51,16 +52,10 @@ from pipeline.stages import ReadFiles
 SOURCE = "commoncrawl"
 STAGE = "read"
 TEXT_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
-_READ_SIZE = 1 << 16
 _MAX_LINE = 1 << 16  # also the most a WARC header may hold
 _VERSION_RE = re.compile(rb"WARC/\d+\.\d+\r?\n")
 _DUMP_RE = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 _IS_PART_OF_RE = re.compile(rb"^isPartOf:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
-_GZIP_MAGIC = b"\x1f\x8b\x08"
-
-
-class _Damaged(Exception):
-    """The bytes under a record broke: a gzip member corrupt or cut short."""
 
 
 class _Malformed(Exception):
@@ -124,69 +119,6 @@ def _plain_chunks(raw: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-class _GzipMembers:
-    """Concatenated gzip members inflated one at a time, with a fresh start after a damaged one.
-
-    `inflate()` raises _Damaged for a corrupt member (bad deflate data or CRC, not gzip at all) or one
-    cut off by the end of the file. After corruption the next member begins at the next gzip header
-    after the damaged member's first byte (the last `window` compressed bytes are kept to find it).
-    """
-
-    def __init__(self, raw: BinaryIO, window: int) -> None:
-        self._raw, self._window = raw, window
-        self._data = b""  # compressed bytes not yet inflated
-        self._offset = 0  # file offset of _data[0]
-
-    def next_member(self) -> int | None:
-        """The file offset of the next member, or None at the end of the file."""
-        if not self._data:
-            self._data = self._raw.read(_READ_SIZE)
-        return self._offset if self._data else None
-
-    def inflate(self) -> Iterator[bytes]:
-        start, d = self._offset, zlib.decompressobj(wbits=31)
-        kept: collections.deque[bytes] = collections.deque()  # the last `window` compressed bytes
-        kept_size, fed, data, self._data = 0, 0, self._data, b""
-        try:
-            while True:
-                kept.append(data)
-                kept_size, fed = kept_size + len(data), fed + len(data)
-                while kept_size - len(kept[0]) >= self._window:
-                    kept_size -= len(kept.popleft())
-                yield from _inflate_chunk(d, data)
-                if d.eof:
-                    self._data, self._offset = d.unused_data, start + fed - len(d.unused_data)
-                    return
-                if not (data := self._raw.read(_READ_SIZE)):
-                    raise _Damaged(f"gzip member at byte {start} cut short by the end of the file")
-        except zlib.error as e:
-            self._resync(b"".join(kept), start + fed - kept_size, start)
-            raise _Damaged(f"corrupt gzip member at byte {start}: {e}") from None
-
-    def _resync(self, fed: bytes, fed_offset: int, start: int) -> None:
-        skip = 1 if fed_offset == start else 0  # never the damaged member's own header again
-        data, offset = fed[skip:], fed_offset + skip
-        while (i := data.find(_GZIP_MAGIC)) < 0:
-            keep = data[-(len(_GZIP_MAGIC) - 1):]  # a header split across two reads
-            offset += len(data) - len(keep)
-            if not (chunk := self._raw.read(_READ_SIZE)):
-                self._data, self._offset = b"", offset + len(keep)
-                return
-            data = keep + chunk
-        self._data, self._offset = data[i:], offset + i
-
-
-def _inflate_chunk(d, data: bytes) -> Iterator[bytes]:
-    """Inflate `data` in bounded pieces, so a small member cannot expand into memory all at once."""
-    out = d.decompress(data, _READ_SIZE)
-    while True:
-        if out:
-            yield out
-        if d.eof or (not d.unconsumed_tail and len(out) < _READ_SIZE):
-            return
-        out = d.decompress(d.unconsumed_tail, _READ_SIZE)
-
-
 # --- WARC records -------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _Record:
@@ -244,6 +176,8 @@ def _read_block(stream: _Stream, headers: dict[str, str], max_bytes: int) -> byt
         raise _Malformed(f"record of {n} bytes is over max_record_bytes ({max_bytes})", headers)
     block = stream.read(n)
     if len(block) < n:
+        # A cut record, or a Content-Length that runs past the end: the records inside it are found.
+        stream.unread(block)
         raise _Malformed(f"record cut short: {len(block)} of {n} bytes", headers)
     if not _ends_cleanly(stream):
         stream.unread(block)  # resync from the header's end: the next record may begin inside

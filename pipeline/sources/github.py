@@ -19,10 +19,14 @@ members; pass 2 yields the files. A tar stream cannot seek back and license file
 holding a repository until its license is known would cost up to max_archive_bytes of memory.
 
 Archives are untrusted: members are read in memory, never extracted; links, devices, absolute
-paths and ".." are skipped and counted as `skipped_members` in the metadata; the declared member
-sizes, which bound what tarfile and zipfile decompress, add up to `max_archive_bytes`, past which
-the rest of the repository is one TOO_LARGE drop. At read, a file is dropped as TOO_LARGE (over
-`max_file_bytes`, never read whole) or BINARY; the recipe's rules are in filters/github.py.
+paths and ".." are skipped, counted as `skipped_members` in the metadata and listed in one
+UNSAFE_ARCHIVE record (`<repo>#unsafe-members`); the declared member sizes, which bound what
+tarfile and zipfile decompress, add up to `max_archive_bytes`, past which the rest of the
+repository is one TOO_LARGE drop. At read, a file is dropped as TOO_LARGE (over `max_file_bytes`,
+never read whole) or BINARY; the recipe's rules are in filters/github.py. Damage: a member that
+cannot be read (a bad CRC) is one PARSE_ERROR and the next members are read; an archive cut short
+keeps the files before the cut when its license files were among them (else it is one PARSE_ERROR),
+and the rest of it is one PARSE_ERROR.
 """
 from __future__ import annotations
 
@@ -45,6 +49,8 @@ import pyarrow.parquet as pq
 
 from pipeline.config import GitHubConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
+from pipeline.archives import unsafe_member_type
+from pipeline.inputs import printable
 from pipeline.io import open_decompressed, open_raw
 from pipeline.sources.licenses import NONE, is_allowed, is_license_file, repository_license
 from pipeline.stages import ReadFiles
@@ -77,7 +83,9 @@ _LANGUAGES = {  # metadata "lang": the programming language, by extension or who
 }
 
 Read = Callable[[int], bytes]  # read(limit): the member's first `limit` bytes
-Member = tuple["tuple[str, ...] | None", int, Read]  # (path parts or None if unsafe, size, read)
+# (path parts, or None for an unsafe member; size; read; for an unsafe member, "name (why)")
+Member = tuple["tuple[str, ...] | None", int, Read, str]
+_MAX_LISTED = 20  # unsafe member names listed in a drop's detail
 
 
 def repo_name(rel: str) -> str:
@@ -131,6 +139,7 @@ class _Repo:
     num_skipped: int = 0  # unsafe members left out
 
     def document(self, path: str = "") -> Document:
+        path = printable(path)  # a member name that is not UTF-8 reaches ids and URLs escaped
         meta: dict[str, Any] = {"repo": self.name, "license": self.license, "file": self.file}
         if path:
             meta["path"] = path
@@ -186,8 +195,10 @@ def _tar_members(path: str) -> Iterator[Member]:
             tar.members.clear()  # tarfile keeps every header otherwise: memory grows with the repo
             if info.isdir():
                 continue
-            parts = _safe_parts(info.name) if info.isreg() and not info.issparse() else None
-            yield parts, info.size, functools.partial(_read_tar_member, tar, info)
+            why = unsafe_member_type(info)
+            parts = None if why else _safe_parts(info.name)
+            label = f"{printable(info.name)[:200]} ({why or 'absolute or .. path'})" if parts is None else ""
+            yield parts, info.size, functools.partial(_read_tar_member, tar, info), label
 
 
 def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -202,9 +213,10 @@ def _zip_members(path: str) -> Iterator[Member]:
                 continue
             # Symlinks (unix mode in the high bits) could point anywhere; encrypted members
             # cannot be read without a password.
-            unreadable = stat.S_ISLNK(info.external_attr >> 16) or info.flag_bits & 0x1
-            parts = None if unreadable else _safe_parts(info.filename)
-            yield parts, info.file_size, functools.partial(_read_zip_member, archive, info)
+            why = "link" if stat.S_ISLNK(info.external_attr >> 16) else "encrypted" if info.flag_bits & 0x1 else ""
+            parts = None if why else _safe_parts(info.filename)
+            label = f"{printable(info.filename)[:200]} ({why or 'absolute or .. path'})" if parts is None else ""
+            yield parts, info.file_size, functools.partial(_read_zip_member, archive, info), label
 
 
 def _read_file(path: str, limit: int) -> bytes:
@@ -220,14 +232,15 @@ def _dir_members(root: str) -> Iterator[Member]:
     for dirpath, dirnames, filenames in os.walk(root, onerror=_raise):
         links = sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))
         dirnames[:] = sorted(d for d in dirnames if d != ".git" and d not in links)
-        for _ in links:  # a linked folder could lead anywhere on this machine
-            yield None, 0, _no_read
+        for link in links:  # a linked folder could lead anywhere on this machine
+            yield None, 0, _no_read, f"{printable(os.path.relpath(os.path.join(dirpath, link), root))} (linked folder)"
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             st = os.lstat(full)
             regular = stat.S_ISREG(st.st_mode)
             parts = tuple(os.path.relpath(full, root).split(os.sep)) if regular else None
-            yield parts, st.st_size, functools.partial(_read_file, full)
+            label = "" if regular else f"{printable(os.path.relpath(full, root))} (link or device)"
+            yield parts, st.st_size, functools.partial(_read_file, full), label
 
 
 def _no_read(limit: int) -> bytes:
@@ -240,35 +253,48 @@ class _Scan:
     prefix: str
     licenses: tuple[str, ...]
     num_skipped: int
+    unsafe: tuple[str, ...] = ()  # the first _MAX_LISTED unsafe members, "name (why)"
+    broken: str = ""  # why the archive could not be read to its end (cut short, corrupt)
 
 
 def _scan(members: Iterable[Member], cfg: GitHubConfig, strip_top: bool) -> _Scan:
-    """Pass 1: the top folder every member shares (if any), root license texts, unsafe members."""
+    """Pass 1: the top folder every member shares (if any), root license texts, unsafe members.
+
+    An archive that breaks part way is scanned as far as it goes (`broken` says why): the files
+    before the damage can still be kept when the license files were among them.
+    """
     top: str | None = None
     common = strip_top
     candidates: dict[tuple[str, ...], str] = {}
+    unsafe: list[str] = []
     num_skipped = total = 0
-    for parts, size, read in members:
-        if parts is None:
-            num_skipped += 1
-            continue
-        total += size
-        if total > cfg.max_archive_bytes:
-            break  # pass 2 stops at the same member, with a TOO_LARGE drop
-        if common and (len(parts) < 2 or parts[0] != (top or parts[0])):
-            common = False
-            candidates.clear()  # they were one level down: not at the root after all
-        top = top or parts[0]
-        if len(parts) == (2 if common else 1) and is_license_file(parts[-1]):
-            candidates[parts] = read(MAX_LICENSE_BYTES).decode("utf-8", "replace")
+    broken = ""
+    try:
+        for parts, size, read, label in members:
+            if parts is None:
+                num_skipped += 1
+                unsafe += [label][: _MAX_LISTED - len(unsafe)]
+                continue
+            total += size
+            if total > cfg.max_archive_bytes:
+                break  # pass 2 stops at the same member, with a TOO_LARGE drop
+            if common and (len(parts) < 2 or parts[0] != (top or parts[0])):
+                common = False
+                candidates.clear()  # they were one level down: not at the root after all
+            top = top or parts[0]
+            if len(parts) == (2 if common else 1) and is_license_file(parts[-1]):
+                candidates[parts] = read(MAX_LICENSE_BYTES).decode("utf-8", "replace")
+    except _ARCHIVE_ERRORS as e:
+        broken = _describe(e)
     texts = [text for _, text in sorted(candidates.items())]
-    return _Scan(prefix=top if common and top else "", licenses=repository_license(texts), num_skipped=num_skipped)
+    return _Scan(prefix=top if common and top else "", licenses=repository_license(texts), num_skipped=num_skipped,
+                 unsafe=tuple(unsafe), broken=broken)
 
 
 def _repo_files(members: Iterable[Member], repo: _Repo, cfg: GitHubConfig) -> Iterator[Document | Dropped]:
     """Pass 2: every regular, safe member as a Document, or a read-stage drop."""
     total = 0
-    for parts, size, read in members:
+    for parts, size, read, _ in members:
         if parts is None:
             continue
         total += size
@@ -278,7 +304,13 @@ def _repo_files(members: Iterable[Member], repo: _Repo, cfg: GitHubConfig) -> It
             return
         if repo.prefix and len(parts) > 1 and parts[0] == repo.prefix:
             parts = parts[1:]
-        yield _file_outcome(repo.document("/".join(parts)), size, read, cfg)
+        path = "/".join(parts)
+        try:
+            yield _file_outcome(repo.document(path), size, read, cfg)
+        except _ARCHIVE_ERRORS as e:
+            # This member is damaged (a bad CRC, a cut stream); a zip's next members are still whole,
+            # and a tar stream that is broken for good fails again at its next header.
+            yield repo.drop(DropReason.PARSE_ERROR, f"unreadable member: {_describe(e)}", path)
 
 
 def _parse_repository(rel: str, cfg: GitHubConfig, members: Callable[[], Iterable[Member]],
@@ -289,13 +321,22 @@ def _parse_repository(rel: str, cfg: GitHubConfig, members: Callable[[], Iterabl
     except _ARCHIVE_ERRORS as e:
         yield repo.drop(DropReason.PARSE_ERROR, f"unreadable repository: {_describe(e)}")
         return
+    allowed = is_allowed(scan.licenses, cfg.licenses)
+    if scan.broken and not allowed:  # the license may have been in the part that could not be read
+        yield repo.drop(DropReason.PARSE_ERROR, f"unreadable repository (license {', '.join(scan.licenses)} "
+                                                f"in what could be read): {scan.broken}")
+        return
     name = repo.name
     if "/" not in name and "__" in scan.prefix:  # a plain archive name, an owner__name top folder
         name = repo_name(scan.prefix)
     repo = _Repo(name, rel, ", ".join(scan.licenses), scan.prefix, scan.num_skipped)
-    if not is_allowed(scan.licenses, cfg.licenses):
+    if not allowed:
         yield repo.drop(DropReason.LICENSE, repo.license)
         return
+    if scan.unsafe:
+        listed = ", ".join(scan.unsafe) + (", ..." if scan.num_skipped > len(scan.unsafe) else "")
+        unsafe = dataclasses.replace(repo.document(), id=f"{repo.name}#unsafe-members")
+        yield Dropped(unsafe, DropReason.UNSAFE_ARCHIVE, STAGE, f"{scan.num_skipped} members skipped: {listed}"[:500])
     num_files = 0
     try:
         for out in _repo_files(members(), repo, cfg):

@@ -24,7 +24,6 @@ import os
 import posixpath
 import re
 import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -37,6 +36,7 @@ from pipeline.document import Document, DropReason, Dropped, dump_meta
 from pipeline.io import open_decompressed, open_raw
 from pipeline.sources.c4 import normalize_timestamp
 from pipeline.sources.html_markup import html_to_text
+from pipeline.sources.posts_xml import BrokenRow, read_rows
 from pipeline.stages import DROPPED, ReadFiles, _Counters, _route
 
 SOURCE = "stackexchange"
@@ -171,24 +171,19 @@ def check_archive_members(members: list[py7zr.FileInfo], max_bytes: int) -> tupl
 
 
 def parse_posts_xml(stream: Any, rel: str, site: str) -> Iterator[Post | Dropped]:
-    """Posts.xml's `<row/>` elements, streamed: each row is cleared from the tree once read."""
-    num_rows = 0
-    events = ET.iterparse(stream, events=("start", "end"))
-    try:
-        _, root = next(events)
-        for event, elem in events:
-            if event != "end" or elem.tag != "row":
-                continue
-            num_rows += 1
-            try:
-                post = post_from_row(elem.attrib, site)
-            except ValueError as e:
-                post = _row_error(site, rel, num_rows, str(e))
-            root.clear()  # without this the root keeps every row: memory would grow with the file
-            if post is not None:
-                yield post
-    except (ET.ParseError, OSError, EOFError) as e:
-        yield _row_error(site, rel, num_rows + 1, f"XML broken after row {num_rows}: {type(e).__name__}: {e}")
+    """Posts.xml's rows as Posts, streamed (pipeline/sources/posts_xml.py): a row that breaks the
+    XML, or has no usable Id, Score or ParentId, is one PARSE_ERROR and the rows after it are read."""
+    for item in read_rows(stream):
+        if isinstance(item, BrokenRow):
+            yield _row_error(site, rel, item.number, item.detail)
+            continue
+        number, attrib = item
+        try:
+            post = post_from_row(attrib, site)
+        except ValueError as e:
+            post = _row_error(site, rel, number, str(e))
+        if post is not None:
+            yield post
 
 
 def _row_error(site: str, rel: str, row: int, detail: str) -> Dropped:

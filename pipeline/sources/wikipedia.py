@@ -16,6 +16,7 @@ The reader relies on the layout Wikimedia's dumps and Special:Export both write:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import datetime
 import posixpath
@@ -27,7 +28,8 @@ from xml.etree import ElementTree as ET
 
 from pipeline.config import WikipediaConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed
+from pipeline.io import open_decompressed, open_raw
+from pipeline.sources.multistream import Bz2Streams
 from pipeline.sources.wikitext import wikitext_to_text
 from pipeline.stages import ReadFiles
 
@@ -87,20 +89,45 @@ def parse_wikipedia_file(path: str, rel: str, cfg: WikipediaConfig) -> Iterator[
     """
     splitter = _PageSplitter(cfg.max_page_bytes)
     site = _site_from_header("", rel)
-    with open_decompressed(path) as stream:
+    with _open_dump(path) as stream:
+        damage: list[str] = getattr(stream, "damage", [])
         try:
             for kind, line, payload in splitter.events(_decoded_lines(stream)):
+                yield from _damage_drops(damage, site, rel, splitter.line_no)
                 if kind == "header":
                     site = _site_from_header(payload, rel)
                 elif kind == "page":
                     yield _page_to_document(payload, line, site, rel)
                 else:
                     yield _read_drop(site, rel, line, payload)
+            yield from _damage_drops(damage, site, rel, splitter.line_no)
         except (EOFError, OSError, zlib.error) as err:
             # bz2/gzip raise these for a cut or corrupt stream: keep what was read, drop the rest.
+            yield from _damage_drops(damage, site, rel, splitter.line_no)
             line = splitter.page_line or splitter.line_no
             detail = f"compressed stream ended early or is corrupt ({type(err).__name__}: {err})"
             yield _read_drop(site, rel, line, detail)
+
+
+@contextlib.contextmanager
+def _open_dump(path: str) -> Iterator[Any]:
+    """A .bz2 dump through Bz2Streams, which goes on after a corrupt stream of a multistream dump
+    (BZ2File would end the file there without a word); other files as pipeline.io opens them."""
+    if path.lower().endswith(".bz2"):
+        with open_raw(path) as raw:
+            yield Bz2Streams(raw)
+    else:
+        with open_decompressed(path) as stream:
+            yield stream
+
+
+def _damage_drops(damage: list[str], site: "_Site", rel: str, line: int) -> Iterator[Dropped]:
+    """One PARSE_ERROR per corrupt bzip2 stream met so far: the pages in it are lost, the next
+    stream's are not. Ids number the damage met before the same line, so each is one record."""
+    for k, detail in enumerate(damage, start=1):
+        drop = _read_drop(site, rel, line, detail)
+        yield dataclasses.replace(drop, doc=dataclasses.replace(drop.doc, id=f"{rel}#damage-before-line-{line}-{k}"))
+    damage.clear()
 
 
 def clean_wikipedia(doc: Document, cfg: WikipediaConfig) -> Document | Dropped:

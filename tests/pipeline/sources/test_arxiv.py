@@ -156,8 +156,10 @@ def test_unsafe_members_are_skipped_and_counted(tmp_path):
                special("fifo", tarfile.FIFOTYPE), ("main.tex", main.encode())]
     path = tmp_path / "x.tar.gz"
     path.write_bytes(gzip.compress(tar_bytes(entries), mtime=0))
-    doc = one(str(path))
+    unsafe, doc = parse(str(path))
     assert isinstance(doc, Document) and doc.meta()["unsafe_members"] == 6
+    assert_dropped(unsafe, DropReason.UNSAFE_ARCHIVE, "6 members refused: ../evil.tex (parent directory), /abs.tex (absolute path)")
+    assert unsafe.doc.id == "arxiv/x.tar.gz#unsafe-members" and "link.tex (link)" in unsafe.detail
     assert "EVIL" not in doc.text and "ABSOLUTE" not in doc.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.tar.gz"]  # nothing extracted
     assert not (tmp_path.parent / "evil.tex").exists()

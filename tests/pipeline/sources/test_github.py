@@ -166,9 +166,11 @@ def test_zip_repository(tmp_path):
     path = zip_archive(tmp_path / "octo__demo.zip", {
         "demo-main/LICENSE.txt": MIT, "demo-main/src/add.py": CODE, "demo-main/../escape.py": CODE,
         "demo-main/src/": ""}, links={"demo-main/link.py": "/etc/passwd"})
-    out = parse(path)
+    unsafe, *out = parse(path)
     assert [o.id for o in out] == ["octo/demo/LICENSE.txt", "octo/demo/src/add.py"]
     assert out[1].text == CODE and out[1].meta()["skipped_members"] == 2
+    assert (unsafe.reason, unsafe.doc.id) == (DropReason.UNSAFE_ARCHIVE, "octo/demo#unsafe-members")
+    assert unsafe.detail == "2 members skipped: demo-main/../escape.py (absolute or .. path), demo-main/link.py (link)"
 
 
 def test_unsafe_tar_members_are_skipped_and_counted(tmp_path):
@@ -181,9 +183,13 @@ def test_unsafe_tar_members_are_skipped_and_counted(tmp_path):
     )
     path = tar_archive(tmp_path / "r.tar.gz", {"r/LICENSE": MIT, "r/a.py": CODE, "r/../../escape.py": CODE,
                                                "/etc/cron.py": CODE, "r/./ok/../../up.py": CODE}, extra)
-    out = parse(path)
+    unsafe, *out = parse(path)
     assert [o.id for o in out] == ["r/LICENSE", "r/a.py"]
     assert all(o.meta()["skipped_members"] == 7 for o in out)
+    # The skipped members are listed in dropped/ too, as one record for the repository.
+    assert (unsafe.reason, unsafe.doc.id, unsafe.doc.meta()["file"]) == (DropReason.UNSAFE_ARCHIVE, "r#unsafe-members", "r.tar.gz")
+    assert unsafe.detail.startswith("7 members skipped: ") and "r/link.py (link)" in unsafe.detail
+    assert "/etc/cron.py (absolute or .. path)" in unsafe.detail and "r/fifo.py (device or fifo)" in unsafe.detail
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # nothing was extracted
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tar.gz"]
 
@@ -200,13 +206,38 @@ def test_corrupt_archive_is_one_parse_error(tmp_path, name, data):
     assert out[0].doc.id == "r" and "unreadable repository" in out[0].detail
 
 
-def test_truncated_archive_is_one_parse_error(tmp_path):
-    files = {"r/LICENSE": MIT, **{f"r/m{i}.py": os.urandom(3000).hex() for i in range(20)}}
+def test_truncated_archive_keeps_the_files_before_the_cut(tmp_path):
+    files = {"r/LICENSE": MIT, **{f"r/m{i:02d}.py": os.urandom(3000).hex() for i in range(20)}}
     path = tmp_path / "r.tar.gz"
     tar_archive(path, files)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     out = parse(str(path))
-    assert len(out) == 1 and out[0].reason is DropReason.PARSE_ERROR
+    docs = [o for o in out if isinstance(o, Document)]
+    assert [d.id for d in docs] == ["r/LICENSE"] + [f"r/m{i:02d}.py" for i in range(len(docs) - 1)] and len(docs) > 5
+    assert all(d.text == files[d.id] for d in docs)
+    errors = out[len(docs):]
+    assert errors and all(e.reason is DropReason.PARSE_ERROR for e in errors)
+    assert errors[-1].doc.id == "r" and "broken after" in errors[-1].detail
+
+
+def test_truncated_archive_without_its_license_is_one_parse_error(tmp_path):
+    files = {**{f"r/m{i:02d}.py": os.urandom(3000).hex() for i in range(20)}, "r/LICENSE": MIT}
+    path = tmp_path / "r.tar.gz"
+    tar_archive(path, files)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    (out,) = parse(str(path))
+    assert out.reason is DropReason.PARSE_ERROR and "unreadable repository (license none" in out.detail
+
+
+def test_corrupt_zip_member_costs_that_member_only(tmp_path):
+    path = zip_archive(tmp_path / "octo__demo.zip", {"demo-main/LICENSE": MIT, "demo-main/a.py": CODE,
+                                                     "demo-main/b.py": "x = 1\n" * 40, "demo-main/c.py": CODE + "# c\n"})  # zip_archive stores members uncompressed
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data.replace(b"x = 1\n" * 40, b"x = 2\n" * 40, 1))  # b.py no longer matches its CRC
+    out = parse(path)
+    assert [o.id if isinstance(o, Document) else (o.doc.id, o.reason) for o in out] == [
+        "octo/demo/LICENSE", "octo/demo/a.py", ("octo/demo/b.py", DropReason.PARSE_ERROR), "octo/demo/c.py"]
+    assert "Bad CRC-32" in out[2].detail
 
 
 def test_breaking_in_the_second_pass_keeps_earlier_files(tmp_path, monkeypatch):
@@ -256,7 +287,9 @@ def test_directory_repository(tmp_path):
     (root / ".git" / "config").write_text("[core]\n")
     (root / "link.py").symlink_to("/etc/passwd")
     (root / "linked_dir").symlink_to(tmp_path)
-    out = parse(str(root), rel="octo__tool")
+    unsafe, *out = parse(str(root), rel="octo__tool")
+    assert unsafe.reason is DropReason.UNSAFE_ARCHIVE and unsafe.detail == (
+        "2 members skipped: linked_dir (linked folder), link.py (link or device)")
     assert [o.id for o in out] == ["octo/tool/LICENSE", "octo/tool/src/main.go"]
     assert out[1].text == "package main\n" and out[1].meta()["skipped_members"] == 2
     assert out[1].meta()["license"] == "apache-2.0" and out[1].meta()["lang"] == "Go"
