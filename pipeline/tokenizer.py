@@ -26,6 +26,7 @@ import xxhash
 
 from pipeline.config import CorpusConfig, TokenizerConfig
 from pipeline.shards import write_text_atomic
+from pipeline.verify import read_shard
 
 MODEL_NAME = "tokenizer.model"
 CARD_NAME = "card.json"
@@ -45,11 +46,6 @@ def corpus_shards(corpus_dir: str) -> dict[str, list[str]]:
     return shards
 
 
-def _open(path: str) -> pa.Table:
-    with pa.memory_map(path) as source:
-        return pa.ipc.open_file(source).read_all()
-
-
 def source_budgets(sources: list[str], cfg: CorpusConfig) -> dict[str, int]:
     """Each present source's share of tokenizer.sample_chars, renormalized over the present sources."""
     weights = {s: cfg.mixture.weights()[s] for s in sources}
@@ -63,7 +59,7 @@ def sample_texts(shards: list[str], budget: int) -> Iterator[str]:
     """Documents in stable-hash order of their ids until `budget` characters (deterministic)."""
     order = []
     for shard_index, path in enumerate(shards):
-        ids = _open(path).column("id").to_pylist()
+        ids = read_shard(path).column("id").to_pylist()
         order += [(xxhash.xxh64_intdigest(doc_id.encode("utf-8")), shard_index, row) for row, doc_id in enumerate(ids)]
     order.sort()
     tables: dict[int, pa.Table] = {}
@@ -72,7 +68,7 @@ def sample_texts(shards: list[str], budget: int) -> Iterator[str]:
         if used >= budget:
             return
         if shard_index not in tables:
-            tables[shard_index] = _open(shards[shard_index])
+            tables[shard_index] = read_shard(shards[shard_index])
         table = tables[shard_index]
         text = table.column("text")[row].as_py()
         used += len(text)
