@@ -1,54 +1,49 @@
-"""DedupExact: one document per hash of its normalized text, through Beam's shuffle.
+"""Exact dedup: one document per hash of its normalized text, decided from hashes alone.
 
-The documents of one hash meet in one GroupByKey group; the smallest id is kept (deterministic
-whatever the input order or worker count) and the others are dropped with reason
-`duplicate_exact`, the kept id in their metadata as `duplicate_of`. Used for GitHub's exact
-file-level dedup (LLaMA section 2) and as the default for the other sources.
+Each document sends (128-bit hash of its normalized text, id, position) to the hash's bucket; the
+documents of one hash meet there, the smallest id is kept (deterministic whatever the input order
+or worker count) and the others are dropped with reason `duplicate_exact`, the kept id in their
+metadata as `duplicate_of`. Used for GitHub's exact file-level dedup (LLaMA section 2) and as the
+default for the other sources.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
-import apache_beam as beam
-
-from dedup.common import STATS, outputs, stage_name, stat
+from dedup.common import KeyedStep, bucket_of, decision, stage_name, stat
 from dedup.hashing import content_hash, normalize_for_exact
 from pipeline.config import ExactDedupConfig
 from pipeline.document import Document, DropReason, Dropped
-from pipeline.stages import DROPPED
 
 
-class _KeepSmallestIdFn(beam.DoFn):
-    def __init__(self, source: str, step: str) -> None:
-        self._source, self._step = source, step
+class ExactStep(KeyedStep):
+    name = "exact"
 
-    def process(self, keyed: tuple[str, Iterable[Document]]):
-        _, group = keyed
-        docs = sorted(group, key=lambda d: (d.id, d.text, d.metadata))
-        keeper = docs[0]
-        yield keeper
-        if len(docs) > 1:
-            for doc in docs[1:]:
-                dropped = doc.with_meta(duplicate_of=keeper.id)
-                yield beam.pvalue.TaggedOutput(DROPPED, Dropped(dropped, DropReason.DUPLICATE_EXACT, stage_name(self._step), keeper.id))
-            yield stat(self._source, self._step, "documents_removed", len(docs) - 1)
-            yield stat(self._source, self._step, "clusters", 1)
-            yield stat(self._source, self._step, "max_cluster", len(docs))
+    def __init__(self, source: str, cfg: ExactDedupConfig) -> None:
+        super().__init__(source)
+        self._mode = cfg.normalization
 
+    def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
+        for doc, position in zip(docs, positions):
+            digest = content_hash(normalize_for_exact(doc.text, self._mode))
+            yield bucket_of(digest), (digest, doc.id, position)
 
-class DedupExact(beam.PTransform):
-    """Documents -> {kept, dropped, stats}: exact duplicates of normalized text removed."""
+    def decide_bucket(self, records: Iterable[Any]) -> Iterator[tuple]:
+        by_hash: dict[str, list] = {}
+        for digest, doc_id, position in records:
+            by_hash.setdefault(digest, []).append((doc_id, tuple(position)))
+        for group in by_hash.values():
+            if len(group) < 2:
+                continue
+            group.sort()
+            keeper = group[0][0]
+            for _, position in group[1:]:
+                yield decision(position, keeper)
+            yield stat(self.source, self.name, "documents_removed", len(group) - 1)
+            yield stat(self.source, self.name, "clusters", 1)
+            yield stat(self.source, self.name, "max_cluster", len(group))
 
-    def __init__(self, source: str, cfg: ExactDedupConfig, step: str = "exact") -> None:
-        super().__init__()
-        self._source, self._cfg, self._step = source, cfg, step
-
-    def expand(self, docs):
-        mode = self._cfg.normalization
-        result = (
-            docs
-            | "KeyByContentHash" >> beam.Map(lambda d: (content_hash(normalize_for_exact(d.text, mode)), d))
-            | "GroupByHash" >> beam.GroupByKey()
-            | "KeepSmallestId" >> beam.ParDo(_KeepSmallestIdFn(self._source, self._step)).with_outputs(DROPPED, STATS, main="kept")
-        )
-        return outputs(result)
+    def apply(self, doc: Document, decisions: list[Any], stats: dict[str, int]) -> Document | Dropped:
+        keeper = decisions[0]
+        dropped = doc.with_meta(duplicate_of=keeper)
+        return Dropped(dropped, DropReason.DUPLICATE_EXACT, stage_name(self.name), keeper)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import apache_beam as beam
-
 from dedup.hashing import line_hash, normalize_line
 from dedup.repeated import RemoveRepeated, Unit
 from pipeline.config import LineDedupConfig
@@ -31,5 +29,5 @@ class LineUnits:
                 yield (scope, line_hash(line)), start, position
 
 
-def dedup_lines(source: str, cfg: LineDedupConfig) -> beam.PTransform:
+def dedup_lines(source: str, cfg: LineDedupConfig) -> RemoveRepeated:
     return RemoveRepeated(source, "lines", LineUnits(cfg.scope), "all_if_shared", cfg.min_chars)

@@ -1,44 +1,39 @@
-"""RemoveRepeated: cut text units (lines, sentence spans) that repeat across documents.
+"""Cutting text units (lines, sentence spans) that repeat across documents, decided from hashes.
 
-The shape both CCNet's line dedup and C4's span dedup share, expressed through Beam's shuffle:
+The shape both CCNet's line dedup and C4's span dedup share:
 
-  1. each document emits its units as (unit hash, (doc id, start, end));
-  2. GroupByKey on the hash brings every occurrence of a unit together, and a policy picks the
-     occurrences to remove: `all_if_shared` (CCNet: every copy, when the unit occurs in two or more
-     documents) or `all_but_first` (C4: all but the occurrence with the smallest (id, start));
-  3. the removals are grouped by document id and joined (CoGroupByKey) with the documents, which
-     are rebuilt without the removed character ranges.
+  1. keys: each document sends its units as (unit hash, id, position, start, end) to the hash's
+     bucket;
+  2. decide: every occurrence of a unit meets in its bucket, and a policy picks the occurrences to
+     remove: `all_if_shared` (CCNet: every copy, when the unit occurs in two or more documents) or
+     `all_but_first` (C4: all but the occurrence with the smallest (id, start));
+  3. apply: each document, beside its staged text, loses the character ranges decided for it.
 
-No step holds more than one hash's occurrences or one document's removals, so the same code
-runs over any number of workers, and the result does not depend on input order.
+No step holds more than one bucket's unit hashes or one document's removals, and the result does
+not depend on input order or worker count.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-import apache_beam as beam
-
-from dedup.common import STATS, outputs, stage_name, stat
+from dedup.common import KeyedStep, add_stat, bucket_of, decision, stage_name, stat
 from pipeline.document import Document, DropReason, Dropped
-from pipeline.stages import DROPPED
 
-Unit = tuple[object, int, int]  # (hashable key, start char, end char)
+Unit = tuple[Any, int, int]  # (hashable key, start char, end char)
 _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+(?=\n)|[ \t]+$")
 
 
-def _all_if_shared(occurrences: Iterable[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
-    first_doc = None
-    for doc_id, _, _ in occurrences:  # first pass: is the unit in two documents?
-        if first_doc is None:
-            first_doc = doc_id
-        elif doc_id != first_doc:
-            yield from occurrences  # GroupByKey values can be iterated again
-            return
+def _all_if_shared(occurrences: list[tuple]) -> Iterator[tuple]:
+    """CCNet: a unit in two or more documents is removed from all of them."""
+    first_doc = occurrences[0][3]  # positions, not ids: two input files may repeat an id
+    if any(occ[3] != first_doc for occ in occurrences):
+        yield from occurrences
 
 
-def _all_but_first(occurrences: Iterable[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
+def _all_but_first(occurrences: list[tuple]) -> Iterator[tuple]:
+    """C4: every occurrence but the one with the smallest (id, start) is removed."""
     first = min(occurrences)
     for occurrence in occurrences:
         if occurrence != first:
@@ -64,53 +59,58 @@ def cut_ranges(text: str, ranges: list[tuple[int, int]]) -> tuple[str, int, int]
     return "".join(pieces), len(set(ranges)), sum(end - start for start, end in merged)
 
 
-class _ApplyRemovalsFn(beam.DoFn):
-    def __init__(self, source: str, step: str, min_chars: int) -> None:
-        self._source, self._step, self._min_chars = source, step, min_chars
-
-    def process(self, joined):
-        _, grouped = joined
-        removals = [tuple(r) for r in grouped["remove"]]
-        for doc in grouped["doc"]:
-            if not removals:
-                yield doc
-                continue
-            text, num_units, num_chars = cut_ranges(doc.text, removals)
-            text = _SPACES_BEFORE_NEWLINE.sub("", text)
-            yield stat(self._source, self._step, f"{self._step}_removed", num_units)
-            yield stat(self._source, self._step, "chars_removed", num_chars)
-            doc = doc.with_meta(**{f"{self._step}_removed": num_units})
-            doc = dataclasses.replace(doc, text=text)
-            if len(text.strip()) < self._min_chars:
-                yield stat(self._source, self._step, "documents_removed", 1)
-                detail = f"{len(text.strip())} chars left after removing {num_units} repeated {self._step}"
-                yield beam.pvalue.TaggedOutput(DROPPED, Dropped(doc, DropReason.TOO_SHORT_AFTER_DEDUP, stage_name(self._step), detail))
-            else:
-                yield doc
+def _bucket_key(key: Any) -> Any:
+    return key if isinstance(key, int) else repr(key)
 
 
-class RemoveRepeated(beam.PTransform):
-    """Documents -> {kept, dropped, stats} with repeated units cut out (see the module docstring)."""
+def _signed(value: Any) -> Any:
+    """64-bit hashes as signed ints: Beam's integer coder takes nothing above 2**63 - 1."""
+    if isinstance(value, int) and value >= 1 << 63:
+        return value - (1 << 64)
+    return value
 
-    def __init__(self, source: str, step: str, units: Callable[[Document], Iterable[Unit]], policy: str, min_chars: int) -> None:
-        super().__init__()
+
+def _encodable(key: Any) -> Any:
+    return tuple(_signed(v) for v in key) if isinstance(key, tuple) else _signed(key)
+
+
+class RemoveRepeated(KeyedStep):
+    """Repeated units cut out of documents (see the module docstring)."""
+
+    def __init__(self, source: str, name: str, units: Callable[[Document], Iterable[Unit]], policy: str,
+                 min_chars: int) -> None:
+        super().__init__(source)
         assert policy in POLICIES, policy
-        self._source, self._step, self._units = source, step, units
-        self._policy, self._min_chars = policy, min_chars
+        self.name, self._units, self._policy, self._min_chars = name, units, policy, min_chars
 
-    def expand(self, docs):
-        units, decide = self._units, POLICIES[self._policy]
-        removals = (
-            docs
-            | "EmitUnits" >> beam.FlatMap(lambda d: ((key, (d.id, start, end)) for key, start, end in units(d)))
-            | "GroupByUnit" >> beam.GroupByKey()
-            | "PickRemovals" >> beam.FlatMap(lambda kv: decide(kv[1]))
-            | "KeyByDoc" >> beam.Map(lambda occ: (occ[0], (occ[1], occ[2])))
-        )
-        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d))
-        result = (
-            {"doc": by_id, "remove": removals}
-            | "JoinRemovals" >> beam.CoGroupByKey()
-            | "CutUnits" >> beam.ParDo(_ApplyRemovalsFn(self._source, self._step, self._min_chars)).with_outputs(DROPPED, STATS, main="kept")
-        )
-        return outputs(result)
+    def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
+        for doc, position in zip(docs, positions):
+            for key, start, end in self._units(doc):
+                key = _encodable(key)
+                yield bucket_of(_bucket_key(key)), (key, doc.id, position, start, end)
+
+    def decide_bucket(self, records: Iterable[Any]) -> Iterator[tuple]:
+        by_unit: dict[Any, list] = {}
+        for key, doc_id, position, start, end in records:
+            key = tuple(key) if isinstance(key, list) else key
+            by_unit.setdefault(key, []).append((doc_id, start, end, tuple(position)))
+        decide = POLICIES[self._policy]
+        for occurrences in by_unit.values():
+            if len(occurrences) > 1:
+                for _, start, end, position in decide(occurrences):
+                    yield decision(position, (start, end))
+
+    def apply(self, doc: Document, decisions: list[Any], stats: dict[str, int]) -> Document | Dropped:
+        text, num_units, num_chars = cut_ranges(doc.text, [tuple(r) for r in decisions])
+        text = _SPACES_BEFORE_NEWLINE.sub("", text)
+        add_stat(stats, f"{self.name}_removed", num_units)
+        add_stat(stats, "chars_removed", num_chars)
+        doc = dataclasses.replace(doc.with_meta(**{f"{self.name}_removed": num_units}), text=text)
+        if len(text.strip()) < self._min_chars:
+            add_stat(stats, "documents_removed", 1)
+            detail = f"{len(text.strip())} chars left after removing {num_units} repeated {self.name}"
+            return Dropped(doc, DropReason.TOO_SHORT_AFTER_DEDUP, stage_name(self.name), detail)
+        return doc
+
+
+__all__ = ["RemoveRepeated", "Unit", "cut_ranges", "stat"]

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import apache_beam as beam
-
 from dedup.hashing import sentence_spans
 from dedup.repeated import RemoveRepeated, Unit
 from pipeline.config import SpanDedupConfig
@@ -23,5 +21,5 @@ class SpanUnits:
         yield from sentence_spans(doc.text, self._span)
 
 
-def dedup_spans(source: str, cfg: SpanDedupConfig) -> beam.PTransform:
+def dedup_spans(source: str, cfg: SpanDedupConfig) -> RemoveRepeated:
     return RemoveRepeated(source, "spans", SpanUnits(cfg.span), "all_but_first", cfg.min_chars)

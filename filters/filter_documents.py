@@ -30,6 +30,11 @@ class _RunChecks:
         return step
 
 
+def run_checks(make_checks: Sequence[Callable[[], Check]]) -> Callable[[Document], "Document | Dropped"]:
+    """Build the checks (models load here) and return the step that runs them in order."""
+    return _RunChecks(make_checks)()
+
+
 class Plain:
     """A factory for a check that needs no setup: Plain(check)() is check."""
 

@@ -1,8 +1,8 @@
-"""The job's last step: count outcomes through Beam, then write manifest.json and stats.json.
+"""The job's last step: sum the small records every pass left, then write manifest.json and
+stats.json, and remove the staged files.
 
-Counts come from the data itself (CombinePerKey over what each stage emitted), not from runner
-metrics, so stats.json is exact on every runner. The final step also writes an empty shard for
-every shard index no document hashed to, so a source always has exactly `num_shards` files.
+Counts come from the data itself (COUNT records each pass made per file, ENTRY records of the
+shards as written), not from runner metrics, so stats.json is exact on every runner.
 """
 from __future__ import annotations
 
@@ -14,43 +14,24 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from dedup.common import merge_stats
-
-from pipeline.document import Document, Dropped
-from pipeline.shards import DROPPED_DIR, TMP_PREFIX, empty_table, join, shard_relpath, write_atomic, write_text_atomic
+from dedup.common import STAT, merge_stats
+from pipeline.passes import COUNT, SEEN
+from pipeline.shards import DROPPED_DIR, ENTRY, TMP_PREFIX, join, write_text_atomic
+from pipeline.staging import remove_staging
 
 _SHARD_RE = re.compile(r"^part-\d{5}-of-\d{5}\.arrow$")
 
 
-class CountOutcomes(beam.PTransform):
-    """(seen records, kept shard entries, dropped records) -> three small keyed count collections.
-
-    Kept counts come from the shards as written, so they are exactly what a reader will find.
-    """
-
-    def expand(self, pcolls):
-        seen, kept_entries, dropped = pcolls
-        return {
-            "seen": seen | "SeenBySource" >> beam.Map(_source_of) | "CountSeen" >> beam.combiners.Count.PerElement(),
-            "kept": kept_entries
-            | "KeptSizes" >> beam.Map(lambda e: (e["source"], (e["rows"], e["text_bytes"])))
-            | "SumKept" >> beam.CombinePerKey(_sum_pairs),
-            "dropped": dropped
-            | "DropKeys" >> beam.Map(lambda d: (d.doc.source, d.stage, d.reason.value))
-            | "CountDropped" >> beam.combiners.Count.PerElement(),
-        }
+def _sum_or_max(values) -> tuple[bool, int]:
+    """Partial results and inputs alike are (is_max, value): STATs named max_* combine by max."""
+    values = list(values)
+    is_max = values[0][0]
+    numbers = [v for _, v in values]
+    return is_max, (max(numbers) if is_max else sum(numbers))
 
 
-def _source_of(item: Document | Dropped) -> str:
-    return item.doc.source if isinstance(item, Dropped) else item.source
-
-
-def _sum_pairs(pairs) -> tuple[int, int]:
-    docs = num_bytes = 0
-    for d, b in pairs:
-        docs += d
-        num_bytes += b
-    return docs, num_bytes
+def _is_max(record: tuple) -> bool:
+    return record[0] == STAT and record[1][2].startswith("max_")
 
 
 def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, dedup=()) -> dict[str, Any]:
@@ -81,26 +62,35 @@ class _FinalizeFn(beam.DoFn):
     def __init__(self, out_dir: str, source_files: dict[str, dict[str, Any]], shards_cfg: Any) -> None:
         self._out_dir, self._source_files, self._cfg = out_dir, source_files, shards_cfg
 
-    def process(self, _, seen, kept, dropped, dedup, kept_shards, dropped_shards):
-        stats = build_stats(self._source_files, seen, kept, dropped, dedup)
-        kept_entries = self._complete(kept_shards, self._cfg.num_shards, dropped=False)
-        dropped_entries = self._complete(dropped_shards, self._cfg.num_dropped_shards, dropped=True) if self._cfg.write_dropped else []
-        self._remove_stale({e["path"] for e in kept_entries + dropped_entries})
-        manifest = {"shards": kept_entries, "dropped_shards": dropped_entries}
+    def process(self, keyed):
+        _, records = keyed
+        seen, dropped, dedup, entries = {}, {}, [], []
+        for kind, value in records:
+            if kind == ENTRY:
+                entries.append(value)
+            elif kind == COUNT:
+                (source, stage, reason), n = value
+                if stage == SEEN:
+                    seen[source] = seen.get(source, 0) + n
+                else:
+                    dropped[(source, stage, reason)] = dropped.get((source, stage, reason), 0) + n
+            else:
+                dedup.append(value)
+        kept_entries = sorted((e for e in entries if not e["dropped"]), key=lambda e: e["path"])
+        dropped_entries = sorted((e for e in entries if e["dropped"]), key=lambda e: e["path"])
+        kept = {}
+        for e in kept_entries:
+            rows, num_bytes = kept.get(e["source"], (0, 0))
+            kept[e["source"]] = (rows + e["rows"], num_bytes + e["text_bytes"])
+        stats = build_stats(self._source_files, seen.items(), kept.items(), dropped.items(), dedup)
+        fields = ("path", "rows", "bytes", "sha256", "source")
+        manifest = {"shards": [{k: e[k] for k in fields} for e in kept_entries],
+                    "dropped_shards": [{k: e[k] for k in fields} for e in dropped_entries]}
+        self._remove_stale({e["path"] for e in entries})
         write_text_atomic(join(self._out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         write_text_atomic(join(self._out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True) + "\n")
+        remove_staging(self._out_dir)
         yield stats
-
-    def _complete(self, entries: list[dict[str, Any]], num_shards: int, dropped: bool) -> list[dict[str, Any]]:
-        """Every source gets all its shard indices; the ones no document hashed to are written empty."""
-        by_path = {e["path"]: {k: e[k] for k in ("path", "rows", "bytes", "sha256", "source")} for e in entries}
-        for source in sorted(self._source_files):
-            for index in range(num_shards):
-                relpath = shard_relpath(source, index, num_shards, dropped)
-                if relpath not in by_path:
-                    entry = write_atomic(self._out_dir, relpath, empty_table(dropped), self._cfg.batch_rows)
-                    by_path[relpath] = {**entry, "source": source}
-        return [by_path[p] for p in sorted(by_path)]
 
     def _remove_stale(self, current: set[str]) -> None:
         """Shards or temp files an earlier run (other shard count, killed job) left in these folders."""
@@ -116,25 +106,25 @@ class _FinalizeFn(beam.DoFn):
 
 
 class Finalize(beam.PTransform):
-    """Waits for every count and shard, then writes manifest.json and stats.json."""
+    """Every COUNT, STAT and ENTRY record of the job -> manifest.json and stats.json (one element)."""
 
     def __init__(self, out_dir: str, source_files: dict[str, dict[str, Any]], shards_cfg: Any) -> None:
         super().__init__()
         self._fn = _FinalizeFn(out_dir, source_files, shards_cfg)
 
-    def expand(self, inputs):
-        side = beam.pvalue.AsList
+    def expand(self, records):
+        counts = (
+            records
+            | "NotEntries" >> beam.Filter(lambda r: r[0] != ENTRY)
+            | "KeyCounts" >> beam.Map(lambda r: ((r[0], r[1]), (_is_max(r), r[2])))
+            | "SumCounts" >> beam.CombinePerKey(_sum_or_max)
+            | "AsRecords" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1][1])))
+        )
+        entries = records | "Entries" >> beam.Filter(lambda r: r[0] == ENTRY)
         return (
-            beam.pvalue.PBegin(inputs["seen"].pipeline)
-            | "Once" >> beam.Create([None])
-            | "WriteManifestAndStats"
-            >> beam.ParDo(
-                self._fn,
-                side(inputs["seen"]),
-                side(inputs["kept"]),
-                side(inputs["dropped"]),
-                side(inputs["dedup"]),
-                side(inputs["kept_shards"]),
-                side(inputs["dropped_shards"]),
-            )
+            (counts, entries)
+            | "AllSummaries" >> beam.Flatten()
+            | "OneKey" >> beam.Map(lambda r: (None, r))
+            | "Collect" >> beam.GroupByKey()
+            | "WriteManifestAndStats" >> beam.ParDo(self._fn)
         )

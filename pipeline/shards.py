@@ -1,41 +1,30 @@
-"""WriteShards: deterministic, atomic Arrow IPC shards and the manifest that lists them.
+"""Deterministic, atomic Arrow IPC shards, written from staged files without a shuffle of text.
 
-Determinism: a document's shard is a stable hash of its id; documents are grouped by shard through
-Beam's shuffle and sorted by id inside the group, so worker count and bundle order cannot change a
-byte. Atomicity: every file is written under a hidden temporary name in its final folder and
-renamed when complete, so a killed job never leaves a half shard under a final name.
+Determinism: a source's shards are contiguous, equal slices of its documents in input order (input
+files sorted, each file's documents in file order); only the plan (file row counts, small) goes
+through Beam's shuffle, and each shard's writer streams its slices from the staged files, so
+worker count and bundle order cannot change a byte. Atomicity: every file is written under a
+hidden temporary name in its final folder and renamed when complete, so a killed job never leaves
+a half shard under a final name.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import posixpath
 import uuid
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
-import xxhash
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.document import (
-    ARROW_SCHEMA,
-    DROPPED_SCHEMA,
-    Document,
-    DropReason,
-    Dropped,
-    documents_to_table,
-    dropped_to_table,
-)
-from pipeline.stages import DROPPED
+from pipeline.document import ARROW_SCHEMA, DROPPED_SCHEMA, DropReason
 
 DROPPED_DIR = "dropped"
 TMP_PREFIX = ".tmp-"
-
-
-def shard_of(doc_id: str, num_shards: int) -> int:
-    """Stable across processes, machines and Python versions (unlike hash())."""
-    return xxhash.xxh64_intdigest(doc_id.encode("utf-8")) % num_shards
 
 
 def shard_name(index: int, num_shards: int) -> str:
@@ -82,25 +71,44 @@ def write_atomic(out_dir: str, relpath: str, table: pa.Table, batch_rows: int) -
     return write_batches_atomic(out_dir, relpath, table.schema, table.to_batches(max_chunksize=batch_rows))
 
 
+class AtomicArrowWriter:
+    """One Arrow IPC file written batch by batch under a temporary name in its final folder and
+    renamed by `close()`, which returns its manifest entry (path, rows, bytes, sha256). A writer
+    that is never closed leaves only its temporary file, which the next run removes."""
+
+    def __init__(self, out_dir: str, relpath: str, schema: pa.Schema, compression: str | None = "zstd") -> None:
+        self._final = join(out_dir, relpath)
+        self._relpath = relpath
+        folder, name = posixpath.split(relpath)
+        self._tmp = join(out_dir, posixpath.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}"))
+        self._raw = FileSystems.create(self._tmp)
+        self._sink = _HashingSink(self._raw)
+        options = pa.ipc.IpcWriteOptions(compression=compression)
+        self._writer = pa.ipc.new_file(pa.PythonFile(self._sink, mode="w"), schema, options=options)
+        self.num_rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._writer.write_batch(batch)
+        self.num_rows += batch.num_rows
+
+    def close(self) -> dict[str, Any]:
+        self._writer.close()
+        self._raw.close()
+        # os.rename on local disk replaces an earlier run's file atomically; object stores copy.
+        FileSystems.rename([self._tmp], [self._final])
+        sink = self._sink
+        return {"path": self._relpath, "rows": self.num_rows, "bytes": sink.num_bytes, "sha256": sink.sha256.hexdigest()}
+
+
 def write_batches_atomic(
     out_dir: str, relpath: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], compression: str | None = "zstd"
 ) -> dict[str, Any]:
     """Stream record batches into one Arrow IPC file, written under a temporary name and renamed
     when complete; returns its manifest entry (path, rows, bytes, sha256)."""
-    final = join(out_dir, relpath)
-    folder, name = posixpath.split(relpath)
-    tmp = join(out_dir, posixpath.join(folder, f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}"))
-    options = pa.ipc.IpcWriteOptions(compression=compression)
-    num_rows = 0
-    with FileSystems.create(tmp) as raw:
-        sink = _HashingSink(raw)
-        with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), schema, options=options) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
-                num_rows += batch.num_rows
-    # os.rename on local disk replaces an earlier run's shard atomically; object stores copy.
-    FileSystems.rename([tmp], [final])
-    return {"path": relpath, "rows": num_rows, "bytes": sink.num_bytes, "sha256": sink.sha256.hexdigest()}
+    writer = AtomicArrowWriter(out_dir, relpath, schema, compression)
+    for batch in batches:
+        writer.write(batch)
+    return writer.close()
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -116,75 +124,165 @@ def empty_table(dropped: bool) -> pa.Table:
     return (DROPPED_SCHEMA if dropped else ARROW_SCHEMA).empty_table()
 
 
-def _version_key(doc: Document) -> tuple[str, str, str, str]:
-    """Orders copies of one id: the newest (then a fixed content order) sorts last and is kept."""
-    return (doc.id, doc.created or "", doc.text, doc.metadata)
+ENTRY = "entry"  # the record a written shard leaves for Finalize
 
 
-def _drop_key(drop: Dropped) -> tuple[str, ...]:
-    return (drop.doc.id, drop.stage, drop.reason.value, drop.detail, drop.doc.text, drop.doc.metadata)
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """Rows [start, stop) of one staged file; `kind` says how they become shard rows."""
+
+    kind: str  # final (kept documents) | dropped (Dropped records) | duplicate_id (final rows dropped here)
+    relpath: str
+    start: int
+    stop: int
+    skip: tuple[int, ...] = ()  # rows of [start, stop) that do not go (final: the duplicate-id copies)
+    rows: tuple[int, ...] = ()  # duplicate_id only: the rows that go
 
 
-def unique_by_id(docs: list[Document]) -> tuple[list[Document], list[Dropped]]:
-    """Sorted documents with one per id, and the other copies as DUPLICATE_ID drops."""
-    ordered = sorted(docs, key=_version_key)
-    kept: list[Document] = []
-    dropped: list[Dropped] = []
-    for i, doc in enumerate(ordered):
-        if i + 1 < len(ordered) and ordered[i + 1].id == doc.id:
-            dropped.append(Dropped(doc, DropReason.DUPLICATE_ID, "write", "a newer copy with this id is kept"))
-        else:
-            kept.append(doc)
-    return kept, dropped
+@dataclasses.dataclass(frozen=True)
+class ShardTask:
+    source: str
+    index: int
+    num_shards: int
+    dropped: bool
+    pieces: tuple[Piece, ...]
 
 
-class _WriteShardFn(beam.DoFn):
-    def __init__(self, out_dir: str, num_shards: int, batch_rows: int, dropped: bool) -> None:
-        self._out_dir, self._num_shards = out_dir, num_shards
-        self._batch_rows, self._dropped = batch_rows, dropped
-
-    def process(self, keyed: tuple[tuple[str, int], Iterable[Document | Dropped]]):
-        (source, index), items = keyed
-        if self._dropped:
-            table = dropped_to_table(sorted(items, key=_drop_key))
-        else:
-            # Ids are unique within a source by the readers' construction, except for the same
-            # record in two input files; a copy is a counted drop, never a crash or a silent loss.
-            docs, duplicates = unique_by_id(list(items))
-            for drop in duplicates:
-                yield beam.pvalue.TaggedOutput(DROPPED, drop)
-            table = documents_to_table(docs)
-        relpath = shard_relpath(source, index, self._num_shards, self._dropped)
-        entry = write_atomic(self._out_dir, relpath, table, self._batch_rows)
-        text_bytes = pa.compute.sum(pa.compute.binary_length(table.column("text"))).as_py() or 0
-        yield {**entry, "source": source, "shard": index, "dropped": self._dropped, "text_bytes": text_bytes}
+def split_evenly(sizes: list[int], num_shards: int) -> list[list[tuple[int, int, int]]]:
+    """Cut the concatenation of items of `sizes` rows into `num_shards` contiguous ranges of (almost)
+    equal rows; per shard, the (item, start, stop) pieces it takes, in order."""
+    total = sum(sizes)
+    bounds = [total * s // num_shards for s in range(num_shards + 1)]
+    shards: list[list[tuple[int, int, int]]] = [[] for _ in range(num_shards)]
+    offset = 0
+    shard = 0
+    for item, size in enumerate(sizes):
+        start = 0
+        while start < size:
+            while bounds[shard + 1] <= offset + start:
+                shard += 1
+            stop = min(size, bounds[shard + 1] - offset)
+            shards[shard].append((item, start, stop))
+            start = stop
+        offset += size
+    return shards
 
 
-class WriteShards(beam.PTransform):
-    """Documents (or Dropped records) -> one Arrow file per (source, shard).
+class PlanShards:
+    """One source's final files (with their duplicate-id rows) -> one ShardTask per shard.
 
-    Main output: one manifest entry per shard written. For documents, the `dropped` output holds
-    the copies of a repeated id (DUPLICATE_ID).
+    Shards follow input-file order: shard i holds the i-th of `num_shards` contiguous, equal
+    slices of the source's documents (file by file, row by row). They depend only on the input and
+    the config, never on workers or bundles. Every shard index gets a task, so a source always has
+    exactly `num_shards` files (some empty when there are fewer documents than shards).
     """
 
-    def __init__(self, out_dir: str, num_shards: int, batch_rows: int, dropped: bool = False) -> None:
-        super().__init__()
-        self._out_dir, self._num_shards = out_dir, num_shards
-        self._batch_rows, self._dropped = batch_rows, dropped
+    def __init__(self, shards_cfg: Any) -> None:
+        self._cfg = shards_cfg
 
-    def expand(self, pcoll):
-        num_shards = self._num_shards
+    def __call__(self, collected: tuple[str, Iterable]) -> Iterator[ShardTask]:
+        source, files = collected
+        files = sorted(((index, grouped) for index, grouped in files if grouped["file"]), key=lambda f: f[0])
+        infos = [(grouped["file"][0], tuple(sorted(row for row, _ in grouped["ids"]))) for _, grouped in files]
+        yield from self._kept(source, infos)
+        if self._cfg.write_dropped:
+            yield from self._dropped(source, infos)
 
-        def key(item: Document | Dropped) -> tuple[tuple[str, int], Document | Dropped]:
-            doc = item.doc if isinstance(item, Dropped) else item
-            return (doc.source, shard_of(doc.id, num_shards)), item
+    def _kept(self, source: str, infos: list) -> Iterator[ShardTask]:
+        num = self._cfg.num_shards
+        for s, parts in enumerate(split_evenly([info["final"] for info, _ in infos], num)):
+            pieces = []
+            for item, start, stop in parts:
+                info, id_rows = infos[item]
+                skip = tuple(r for r in id_rows if start <= r < stop)
+                pieces.append(Piece("final", _staged(info, "final"), start, stop, skip))
+            yield ShardTask(source, s, num, False, tuple(pieces))
 
-        return (
-            pcoll
-            | "KeyByShard" >> beam.Map(key)
-            | "GroupByShard" >> beam.GroupByKey()
-            | "WriteShard"
-            >> beam.ParDo(_WriteShardFn(self._out_dir, num_shards, self._batch_rows, self._dropped)).with_outputs(
-                DROPPED, main="entries"
-            )
-        )
+    def _dropped(self, source: str, infos: list) -> Iterator[ShardTask]:
+        items = []  # the dropped rows of each file: its read drops, its later drops, its id copies
+        for info, id_rows in infos:
+            items.append(("dropped", _staged(info, "dropped0"), info["dropped0"], ()))
+            items.append(("dropped", _staged(info, "dropped1"), info["dropped1"], ()))
+            items.append(("duplicate_id", _staged(info, "final"), len(id_rows), id_rows))
+        num = self._cfg.num_dropped_shards
+        for s, parts in enumerate(split_evenly([size for _, _, size, _ in items], num)):
+            pieces = []
+            for item, start, stop in parts:
+                kind, relpath, _, id_rows = items[item]
+                if kind == "duplicate_id":
+                    pieces.append(Piece(kind, relpath, 0, 0, rows=id_rows[start:stop]))
+                else:
+                    pieces.append(Piece(kind, relpath, start, stop))
+            yield ShardTask(source, s, num, True, tuple(pieces))
+
+
+def _staged(info: dict[str, Any], kind: str) -> str:
+    from pipeline.staging import staged_relpath  # staging builds on this module's writers
+
+    task = info["task"]
+    return staged_relpath(task.source, task.index, kind)
+
+
+def _duplicate_id_rows(table: pa.Table) -> pa.Table:
+    n = table.num_rows
+    extra = [pa.array([DropReason.DUPLICATE_ID.value] * n, pa.string()), pa.array(["write"] * n, pa.string()),
+             pa.array(["a newer copy with this id is kept"] * n, pa.string())]
+    return pa.Table.from_arrays(table.columns + extra, schema=DROPPED_SCHEMA)
+
+
+class WriteShard(beam.DoFn):
+    """A ShardTask -> one shard file, streamed piece by piece; an ENTRY record for the manifest."""
+
+    def __init__(self, out_dir: str, batch_rows: int) -> None:
+        self._out, self._batch_rows = out_dir, batch_rows
+
+    def _tables(self, piece: Piece) -> Iterator[pa.Table]:
+        from pipeline.staging import read_batches, read_rows
+
+        if piece.kind == "duplicate_id":
+            if piece.rows:
+                yield _duplicate_id_rows(read_rows(self._out, piece.relpath, piece.rows))
+            return
+        offset, skip = piece.start, set(piece.skip)
+        for batch in read_batches(self._out, piece.relpath, piece.start, piece.stop):
+            table = pa.Table.from_batches([batch])
+            if skip:
+                table = table.filter(pa.array([offset + i not in skip for i in range(batch.num_rows)]))
+            offset += batch.num_rows
+            yield table
+
+    def process(self, task: ShardTask) -> Iterator[tuple]:
+        schema = DROPPED_SCHEMA if task.dropped else ARROW_SCHEMA
+        relpath = shard_relpath(task.source, task.index, task.num_shards, task.dropped)
+        writer = AtomicArrowWriter(self._out, relpath, schema)
+        text_bytes = 0
+        for table in _rebatch((t for piece in task.pieces for t in self._tables(piece)), self._batch_rows):
+            text_bytes += pa.compute.sum(pa.compute.binary_length(table.column("text"))).as_py() or 0
+            for batch in table.to_batches(max_chunksize=self._batch_rows):
+                writer.write(batch)
+        entry = writer.close()
+        yield ENTRY, {**entry, "source": task.source, "shard": task.index, "dropped": task.dropped, "text_bytes": text_bytes}
+
+
+BATCH_BYTES = 64 << 20  # a shard's record batch ends at batch_rows rows or at this much text
+
+
+def _rebatch(tables: Iterable[pa.Table], batch_rows: int) -> Iterator[pa.Table]:
+    """Tables of any sizes -> record-batch tables of `batch_rows` rows, or fewer where their text
+    reaches BATCH_BYTES (every reader holds one batch: a thousand books would be gigabytes). Cut
+    from the rows alone, so a shard's batches do not depend on how its pieces were cut."""
+    pending: list[pa.Table] = []
+    for table in tables:
+        pending.append(table)
+        merged = pa.concat_tables(pending)
+        while merged.num_rows:
+            sizes = pa.compute.binary_length(merged.column("text")).to_numpy(zero_copy_only=False)
+            over = np.flatnonzero(np.cumsum(sizes) >= BATCH_BYTES)
+            cut = min(batch_rows, int(over[0]) + 1 if over.size else batch_rows)
+            if cut > merged.num_rows or (cut == merged.num_rows and cut < batch_rows and not over.size):
+                break
+            yield merged.slice(0, cut).combine_chunks()
+            merged = merged.slice(cut)
+        pending = [merged]
+    if pending and pending[0].num_rows:
+        yield pending[0].combine_chunks()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from typing import Any, Callable, Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from pipeline.document import Document, DropReason, Dropped, dump_meta
@@ -47,14 +49,44 @@ def _route(item: Document | Dropped, counters: _Counters) -> Iterator[Any]:
         yield item
 
 
-class _ReadFileFn(beam.DoFn):
-    """Runs a source's pure `parse_file(path, rel, cfg)` over one file.
+def _input_exists(path: str) -> bool:
+    if "://" in path:
+        return FileSystems.exists(path)
+    return os.path.lexists(path)
 
-    Two nets under every reader: a file it yields nothing for is one EMPTY record (a zero-byte or
-    record-less file is counted, never silently skipped), and a string that is not valid UTF-8 (a
-    file or member name that is not, a JSON escape of half a surrogate pair) never reaches a
-    shard, where Arrow would refuse it and stop the job: names are escaped, such text is dropped.
+
+def read_records(source: str, parse_file: Callable[..., Iterable[Any]], path: str, rel: str, cfg: Any) -> Iterator[Any]:
+    """A source's pure `parse_file(path, rel, cfg)` over one file, with the nets every reader shares.
+
+    A file listed at launch that is gone at read time is a user error naming it (ValueError: the
+    job stops with one line), never a counted parse error with wrong numbers. A file the parser
+    yields nothing for is one EMPTY record (a zero-byte or record-less file is counted, never
+    silently skipped); a parser exception keeps what was yielded and counts the rest of the file as
+    one PARSE_ERROR; a string that is not valid UTF-8 (a file or member name that is not, a JSON
+    escape of half a surrogate pair) never reaches a shard, where Arrow would refuse it and stop
+    the job: names are escaped, such text is dropped.
     """
+    if not _input_exists(path):
+        raise ValueError(f"input file {printable(str(path))} cannot be opened (it was listed when the job started): "
+                         "check that every worker sees the input, then run again")
+    num_records = 0
+    try:
+        for out in parse_file(path, rel, cfg):
+            num_records += 1
+            yield _utf8_safe(out)
+    except Exception as exc:  # noqa: BLE001 - parsers handle expected damage; this is the last net
+        _LOG.exception("reading %s failed", rel)
+        doc = Document(id=f"{rel}#read-error", source=source, text="", metadata=dump_meta({"file": rel}))
+        detail = printable(f"{type(exc).__name__}: {exc}"[:500])
+        yield Dropped(doc, DropReason.PARSE_ERROR, "read", detail)
+        return
+    if num_records == 0:
+        doc = Document(id=f"{rel}#empty", source=source, text="", metadata=dump_meta({"file": rel}))
+        yield Dropped(doc, DropReason.EMPTY, "read", "no records in this file")
+
+
+class _ReadFileFn(beam.DoFn):
+    """read_records over one (path, rel) element, drops routed to the `dropped` output."""
 
     def __init__(self, source: str, parse_file: Callable[..., Iterable[Document | Dropped]], cfg: Any) -> None:
         self._source, self._parse_file, self._cfg = source, parse_file, cfg
@@ -64,21 +96,8 @@ class _ReadFileFn(beam.DoFn):
 
     def process(self, item: tuple[str, str]) -> Iterator[Any]:
         path, rel = item
-        num_records = 0
-        try:
-            for out in self._parse_file(path, rel, self._cfg):
-                num_records += 1
-                yield from _route(_utf8_safe(out), self._counters)
-        except Exception as exc:  # noqa: BLE001 - parsers handle expected damage; this is the last net
-            # Whatever was yielded before stays; the rest of this file is counted, and the job goes on.
-            _LOG.exception("reading %s failed", rel)
-            doc = Document(id=f"{rel}#read-error", source=self._source, text="", metadata=dump_meta({"file": rel}))
-            detail = printable(f"{type(exc).__name__}: {exc}"[:500])
-            yield from _route(Dropped(doc, DropReason.PARSE_ERROR, "read", detail), self._counters)
-            return
-        if num_records == 0:
-            doc = Document(id=f"{rel}#empty", source=self._source, text="", metadata=dump_meta({"file": rel}))
-            yield from _route(Dropped(doc, DropReason.EMPTY, "read", "no records in this file"), self._counters)
+        for out in read_records(self._source, self._parse_file, path, rel, self._cfg):
+            yield from _route(out, self._counters)
 
 
 _TEXT_FIELDS = ("id", "url", "created", "lang")

@@ -7,37 +7,40 @@ extracted `<site>[_YYYY-MM]/Posts.xml`; the site is the file or folder name. Oth
 (Comments.xml, Users.xml, `stackoverflow.com-Votes.7z`, ...) are not inputs.
 
 A question and its answers lie anywhere in Posts.xml, and the largest site's posts (~100 GB) do not
-fit in one worker's memory, so the join is Beam's shuffle:
+fit in one worker's memory, so they are grouped on local disk, inside the file, never through a
+shuffle (post text is document text):
   1. `parse_stackexchange_file` (pure) streams one file's rows as `Post`s, memory bounded;
-  2. posts are grouped by (site, question id);
-  3. `assemble_question` (pure) turns one group into a Document;
-  4. the number of distinct posts per site picks the kept sites (`choose_sites`), a small set passed
-     as a side input; questions of other sites are dropped as site_not_kept.
+  2. `parse_questions_file` spills them to a temporary SQLite table and reads them back grouped
+     by (site, question id); `assemble_question` (pure) turns one group into a Document;
+  3. `SiteStep` counts posts per site from small per-file records and picks the kept sites
+     (`choose_sites`); questions of other sites are dropped as site_not_kept.
 Each question group is one outcome, kept or dropped, and so is each read error: `seen` counts
 question groups, never posts.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import lzma
 import os
+import pickle
 import posixpath
 import re
+import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
-import apache_beam as beam
 import py7zr
 from py7zr.exceptions import AbsolutePathError, ArchiveError, DecompressionBombError, PasswordRequired
 
+from dedup.common import KeyedStep, decision
 from pipeline.config import StackExchangeConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
 from pipeline.io import open_decompressed, open_raw
 from pipeline.sources.c4 import normalize_timestamp
 from pipeline.sources.html_markup import html_to_text
 from pipeline.sources.posts_xml import BrokenRow, read_rows
-from pipeline.stages import DROPPED, ReadFiles, _Counters, _route
 
 SOURCE = "stackexchange"
 POSTS_XML = "Posts.xml"
@@ -291,66 +294,91 @@ def choose_sites(site_sizes: Iterable[tuple[str, int]], cfg: StackExchangeConfig
     return frozenset(site for site, _ in ranked)
 
 
-# --- the Beam composite ---------------------------------------------------------------------------------
-class _ReadPosts(ReadFiles):
-    """(path, rel) -> Posts (main) and read errors (`dropped`). Its read/* counters count posts."""
-
-    source = SOURCE
-    parse_file = staticmethod(parse_stackexchange_file)
+# --- one dump -> question documents, grouped in bounded memory -------------------------------------------
+_SPILL_ROWS = 1_000  # posts per insert into the spill database
 
 
-def _key_by_question(post: Post) -> tuple[tuple[str, int], Post]:
-    return (post.site, post.question_id), post
+def parse_questions_file(path: str, rel: str, cfg: StackExchangeConfig) -> Iterator[Document | Dropped]:
+    """One site's dump -> one Document (or Dropped) per question, its answers sorted by score.
+
+    A question and its answers are grouped inside the file: posts spill to a temporary SQLite
+    database on local disk and come back ordered by question, so a dump of any size (stackoverflow's
+    Posts.xml is ~100 GB) is grouped in bounded memory and no post text crosses a shuffle. Two dumps
+    of one site give two documents with one id; the job keeps the newer (`duplicate_id`).
+    """
+    with tempfile.TemporaryDirectory(prefix="corral-stackexchange-posts-") as folder:
+        db = sqlite3.connect(os.path.join(folder, "posts.sqlite"))
+        try:
+            yield from _spill_posts(db, path, rel, cfg)
+            yield from _assemble_spilled(db, cfg)
+        finally:
+            db.close()
 
 
-def _num_posts(group: tuple[tuple[str, int], Iterable[Post]]) -> tuple[str, int]:
-    (site, _), posts = group
-    return site, len({post.post_id for post in posts})
+def _spill_posts(db: sqlite3.Connection, path: str, rel: str, cfg: StackExchangeConfig) -> Iterator[Dropped]:
+    db.execute("CREATE TABLE posts (question INTEGER NOT NULL, post INTEGER NOT NULL, site TEXT NOT NULL, data BLOB NOT NULL)")
+    rows = []
+    for item in parse_stackexchange_file(path, rel, cfg):
+        if isinstance(item, Dropped):
+            yield item
+            continue
+        rows.append((item.question_id, item.post_id, item.site, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+        if len(rows) >= _SPILL_ROWS:
+            db.executemany("INSERT INTO posts VALUES (?, ?, ?, ?)", rows)
+            rows = []
+    db.executemany("INSERT INTO posts VALUES (?, ?, ?, ?)", rows)
+    db.commit()
 
 
-class _AssembleFn(beam.DoFn):
+def _assemble_spilled(db: sqlite3.Connection, cfg: StackExchangeConfig) -> Iterator[Document | Dropped]:
+    group_key, posts = None, []
+    for site, question, data in db.execute("SELECT site, question, data FROM posts ORDER BY site, question, post"):
+        if (site, question) != group_key and posts:
+            yield assemble_question(group_key[0], group_key[1], posts, cfg)
+            posts = []
+        group_key = (site, question)
+        posts.append(pickle.loads(data))
+    if posts:
+        yield assemble_question(group_key[0], group_key[1], posts, cfg)
+
+
+class SiteStep(KeyedStep):
+    """LLaMA's "28 largest websites": posts counted per site from every file, the largest kept
+    (`choose_sites`); every question of a file of another site is dropped as `site_not_kept`.
+
+    Keys are one (site, file, posts) record per batch of documents; the decision is one per file.
+    A site's size is the posts (question + answers) of its questions that passed reading, in its
+    largest file: two dumps of one site count once.
+    """
+
+    name = "sites"
+
     def __init__(self, cfg: StackExchangeConfig) -> None:
+        super().__init__(SOURCE)
         self._cfg = cfg
 
-    def setup(self) -> None:
-        self._counters = _Counters(SOURCE, "assemble")
+    def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
+        sizes: collections.Counter = collections.Counter()
+        for doc, (file_index, _) in zip(docs, positions):
+            meta = doc.meta()
+            sizes[(meta["site"], file_index)] += 1 + int(meta.get("num_answers", 0))
+        for (site, file_index), num_posts in sorted(sizes.items()):
+            yield 0, (site, file_index, num_posts)
 
-    def process(self, group: tuple[tuple[str, int], Iterable[Post]], kept_sites: frozenset[str]) -> Iterator[Any]:
-        (site, question_id), posts = group
-        if site in kept_sites:
-            out = assemble_question(site, question_id, posts, self._cfg)
-        else:
-            # No text is assembled for a site that is not kept: it would be thrown away.
-            rule = "stackexchange.sites" if self._cfg.sites else f"the stackexchange.top_sites={self._cfg.top_sites} largest"
-            out = Dropped(_stub(site, question_id), DropReason.SITE_NOT_KEPT, "filter", f"not among {rule}")
-        yield from _route(out, self._counters)
+    def decide_bucket(self, records: Iterable[Any]) -> Iterator[tuple]:
+        per_file: collections.Counter = collections.Counter()
+        for site, file_index, num_posts in records:
+            per_file[(site, file_index)] += num_posts
+        sizes: dict[str, int] = {}
+        files: dict[str, list[int]] = collections.defaultdict(list)
+        for (site, file_index), num_posts in sorted(per_file.items()):
+            sizes[site] = max(sizes.get(site, 0), num_posts)  # two dumps of one site count once
+            files[site].append(file_index)
+        kept = choose_sites(sizes.items(), self._cfg)
+        for site in sorted(set(sizes) - kept):
+            for file_index in files[site]:
+                yield decision((file_index, -1), site)
 
-
-class StackExchangeOutputs(NamedTuple):
-    kept: beam.PCollection  # Documents, one per question kept
-    dropped: beam.PCollection  # Dropped: read errors, and questions dropped while assembling
-
-
-class ReadStackExchange(beam.PTransform):
-    """(path, rel) of dumps -> one Document per question of the kept sites; drops on `.dropped`."""
-
-    def __init__(self, cfg: StackExchangeConfig) -> None:
-        super().__init__()
-        if cfg.top_sites < 0 or cfg.min_answers < 0:
-            raise ValueError("stackexchange.top_sites and stackexchange.min_answers must be 0 or more")
-        self._cfg = cfg
-
-    def expand(self, files):
-        read = files | "ReadPosts" >> _ReadPosts(self._cfg)
-        groups = read.kept | "KeyByQuestion" >> beam.Map(_key_by_question) | "GroupByQuestion" >> beam.GroupByKey()
-        kept_sites = (
-            groups
-            | "PostsPerQuestion" >> beam.Map(_num_posts)
-            | "PostsPerSite" >> beam.CombinePerKey(sum)
-            | "ListSites" >> beam.combiners.ToList()
-            | "ChooseSites" >> beam.Map(choose_sites, self._cfg)
-        )
-        questions = groups | "AssembleQuestions" >> beam.ParDo(
-            _AssembleFn(self._cfg), beam.pvalue.AsSingleton(kept_sites)).with_outputs(DROPPED, main="kept")
-        dropped = (read.dropped, questions.dropped) | "AllDropped" >> beam.Flatten()
-        return StackExchangeOutputs(questions.kept, dropped)
+    def apply(self, doc: Document, decisions: list[Any], stats: dict[str, int]) -> Document | Dropped:
+        rule = "stackexchange.sites" if self._cfg.sites else f"the stackexchange.top_sites={self._cfg.top_sites} largest"
+        return Dropped(doc, DropReason.SITE_NOT_KEPT, "filter", f"not among {rule}")

@@ -27,7 +27,7 @@ from pipeline.sources.github import parse_github_file
 from pipeline.sources.multistream import Bz2Streams
 from pipeline.sources.stackexchange import Post, parse_posts_xml
 from pipeline.sources.wikipedia import parse_wikipedia_file
-from pipeline.stages import ReadFiles, _ReadFileFn
+from pipeline.stages import ReadFiles, read_records
 from scripts.bad.commoncrawl import conversion, record
 from scripts.bad.common import corrupt_bz2_stream, corrupt_gzip_member, tar_bytes, tar_info
 from scripts.bad.wikipedia import FOOTER, HEADER, good_page
@@ -60,11 +60,9 @@ def test_file_names_that_are_not_utf8_are_read_with_escaped_names(tmp_path):
         assert_that(out.kept | beam.Map(lambda d: d.id), equal_to(["caf\\xe9.jsonl:1"]))
 
 
-def _read(parse, path="p", rel="r"):
-    """What the read stage makes of `parse`'s output for one file (its two nets included)."""
-    fn = _ReadFileFn("c4", parse, None)
-    fn.setup()
-    return [getattr(o, "value", o) for o in fn.process((path, rel))]
+def _read(parse, path=__file__, rel="r"):
+    """What the read stage makes of `parse`'s output for one (existing) file, its nets included."""
+    return list(read_records("c4", parse, path, rel, None))
 
 
 def test_read_net_escapes_names_drops_broken_text_and_counts_empty_files():

@@ -128,3 +128,39 @@ def test_kept_commoncrawl_documents_carry_every_score(sample_run):
     for doc in kept:
         assert doc["lang"] == "en" and doc["lang_score"] >= 0.5
         assert doc["perplexity"] > 0 and doc["ppl_bucket"] in ("head", "middle") and doc["wiki_ref_prob"] >= 0.25
+
+
+def test_no_document_crosses_a_shuffle(tmp_path, monkeypatch):
+    """Beam encodes an element only where it leaves a fused stage (GroupByKey, CoGroupByKey,
+    Reshuffle, Flatten, side input); a Document or Dropped record there is pickled. None may be."""
+    from pipeline.document import Document, Dropped
+
+    def refuse(self, protocol):
+        raise AssertionError(f"a {type(self).__name__} crossed a shuffle")
+
+    monkeypatch.setattr(Document, "__reduce_ex__", refuse)
+    monkeypatch.setattr(Dropped, "__reduce_ex__", refuse)
+    stats = _run(tmp_path / "corpus", "--set", "dedup.c4=[exact,near,spans]", "--set", "dedup.wikipedia=[exact,lines]")
+    assert stats["sources"]["c4"]["dedup"]["near"]["unconverged_nodes"] == 0
+    assert not (tmp_path / "corpus" / "_staging").exists()  # staged text goes when the run completes
+
+
+def test_a_listed_input_gone_at_read_time_fails_in_one_line(tmp_path, monkeypatch, capsys):
+    import pipeline.cli as cli
+    from pipeline.inputs import discover
+
+    root = tmp_path / "input"
+    (root / "c4").mkdir(parents=True)
+    kept = root / "c4" / "a.json"
+    kept.write_text('{"text": "A line that is long enough to keep. It has words. Many of them here."}\n')
+
+    def listed_then_gone(input_root, sources):
+        found = discover(input_root, sources)
+        (root / "c4" / "a.json").unlink()  # removed between listing and reading
+        return found
+
+    monkeypatch.setattr(cli, "discover", listed_then_gone)
+    code = main(["corpus", "--input", str(root), "--output", str(tmp_path / "o"), "--set", "sources=[c4]"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "a.json cannot be opened" in err[0]
+    assert not (tmp_path / "o" / "stats.json").exists()

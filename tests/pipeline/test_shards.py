@@ -1,23 +1,32 @@
 import hashlib
 
-import apache_beam as beam
 import pyarrow as pa
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
+import pytest
 
+from pipeline.config import ShardsConfig
 from pipeline.document import ARROW_SCHEMA, Document, DropReason, Dropped, documents_to_table, table_to_documents
-from pipeline.shards import WriteShards, shard_name, shard_of, unique_by_id, write_atomic
+from pipeline.passes import FileTask
+from pipeline.shards import PlanShards, WriteShard, shard_name, split_evenly, write_atomic
+from pipeline.staging import StagedWriter, staged_relpath
+from pipeline.verify import read_shard
 
 
 def _docs(n):
     return [Document(id=f"d{i:03d}", source="c4", text=f"text {i}") for i in range(n)]
 
 
-def test_shard_of_is_stable_and_in_range():
-    assert shard_of("abc", 8) == shard_of("abc", 8)
-    assert {shard_of(f"id{i}", 4) for i in range(200)} == {0, 1, 2, 3}
-    assert shard_of("abc", 1) == 0
+def test_shard_name():
     assert shard_name(3, 12) == "part-00003-of-00012.arrow"
+
+
+@pytest.mark.parametrize("sizes, num_shards", [([10, 0, 5, 7], 4), ([3], 8), ([], 2), ([100], 1), ([1, 1, 1], 3)])
+def test_split_evenly_cuts_contiguous_equal_ranges(sizes, num_shards):
+    shards = split_evenly(sizes, num_shards)
+    assert len(shards) == num_shards
+    flat = [(item, row) for pieces in shards for item, start, stop in pieces for row in range(start, stop)]
+    assert flat == [(item, row) for item, size in enumerate(sizes) for row in range(size)]  # order kept, no gap
+    counts = [sum(stop - start for _, start, stop in pieces) for pieces in shards]
+    assert max(counts) - min(counts) <= 1
 
 
 def test_write_atomic_round_trips_and_reports_hash(tmp_path):
@@ -32,34 +41,49 @@ def test_write_atomic_round_trips_and_reports_hash(tmp_path):
     assert [p.name for p in (tmp_path / "c4").iterdir()] == ["part-00000-of-00001.arrow"]  # no temp left
 
 
-def test_write_shards_groups_sorts_and_is_order_independent(tmp_path):
-    docs = _docs(40)
-    out_a, out_b = tmp_path / "a", tmp_path / "b"
-    for out, order in ((out_a, docs), (out_b, list(reversed(docs)))):
-        with TestPipeline() as p:
-            entries = (p | beam.Create(order) | WriteShards(str(out), num_shards=3, batch_rows=7)).entries
-            assert_that(entries | beam.Map(lambda e: e["rows"]) | beam.combiners.ToList() | beam.Map(sum), equal_to([40]))
-    for i in range(3):
-        name = f"c4/part-0000{i}-of-00003.arrow"
-        a, b = (out_a / name).read_bytes(), (out_b / name).read_bytes()
-        assert a == b
-        ids = pa.ipc.open_file(pa.BufferReader(a)).read_all().column("id").to_pylist()
-        assert ids == sorted(ids) and all(shard_of(x, 3) == i for x in ids)
+def _stage(tmp_path, index, kind, items, dropped=False):
+    writer = StagedWriter(str(tmp_path), staged_relpath("wikipedia", index, kind), dropped=dropped)
+    for item in items:
+        writer.add(item)
+    return writer.close()
 
 
-def test_write_shards_dropped_has_reason_columns(tmp_path):
-    drops = [Dropped(d, DropReason.EMPTY, "filter", "why") for d in _docs(3)]
-    with TestPipeline() as p:
-        _ = p | beam.Create(drops) | WriteShards(str(tmp_path), num_shards=1, batch_rows=10, dropped=True)
-    table = pa.ipc.open_file(str(tmp_path / "dropped/c4/part-00000-of-00001.arrow")).read_all()
-    assert table.column("drop_reason").to_pylist() == ["empty"] * 3
-    assert table.column("drop_stage").to_pylist() == ["filter"] * 3
+def _info(index, final, dropped0=0, dropped1=0):
+    task = FileTask("wikipedia", index, f"/in/{index}.xml", f"{index}.xml")
+    return {"task": task, "rows": final, "dropped0": dropped0, "final": final, "dropped1": dropped1}
 
 
-def test_repeated_id_keeps_newest_copy_and_reports_the_other():
+def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
     old = Document(id="x", source="wikipedia", text="old", created="2020-01-01T00:00:00Z")
     new = Document(id="x", source="wikipedia", text="new", created="2023-01-01T00:00:00Z")
-    other = Document(id="y", source="wikipedia", text="y")
-    kept, dropped = unique_by_id([new, other, old])
-    assert kept == [new, other]
-    assert [(d.doc, d.reason, d.stage) for d in dropped] == [(old, DropReason.DUPLICATE_ID, "write")]
+    files = [[Document(id=f"a{i}", source="wikipedia", text=f"a {i}") for i in range(5)] + [old],
+             [new] + [Document(id=f"b{i}", source="wikipedia", text=f"b {i}") for i in range(3)]]
+    drop = Dropped(files[0][0], DropReason.EMPTY, "filter", "why")
+    for index, docs in enumerate(files):
+        _stage(tmp_path, index, "final", docs)
+        _stage(tmp_path, index, "dropped0", [drop] if index == 0 else [], dropped=True)
+        _stage(tmp_path, index, "dropped1", [], dropped=True)
+    collected = ("wikipedia", [(0, {"file": [_info(0, 6, dropped0=1)], "ids": [(5, None)]}),
+                               (1, {"file": [_info(1, 4)], "ids": []})])
+    tasks = list(PlanShards(ShardsConfig(num_shards=3, num_dropped_shards=1, batch_rows=2))(collected))
+    assert [(t.index, t.dropped) for t in tasks] == [(0, False), (1, False), (2, False), (0, True)]
+    entries = [e for t in tasks for _, e in WriteShard(str(tmp_path), 2).process(t)]
+    ids = [read_shard(str(tmp_path / e["path"])).column("id").to_pylist() for e in entries]
+    assert ids[:3] == [["a0", "a1", "a2"], ["a3", "a4"], ["x", "b0", "b1", "b2"]]  # the older x is not kept
+    dropped = read_shard(str(tmp_path / entries[3]["path"]))
+    assert dropped.column("id").to_pylist() == ["a0", "x"]
+    assert dropped.column("drop_reason").to_pylist() == ["empty", "duplicate_id"]
+    assert dropped.column("text").to_pylist() == ["a 0", "old"]
+    assert [e["rows"] for e in entries] == [3, 2, 4, 2]
+
+
+def test_record_batches_end_at_batch_rows_or_batch_bytes(monkeypatch):
+    import pipeline.shards as shards
+
+    monkeypatch.setattr(shards, "BATCH_BYTES", 25)
+    docs = [Document(id=f"d{i}", source="c4", text="x" * n) for i, n in enumerate([10, 10, 10, 1, 1, 1, 1, 1, 30, 2])]
+    table = documents_to_table(docs)
+    pieces = [table.slice(0, 4), table.slice(4, 3), table.slice(7, 3)]  # cut anywhere: same batches
+    batches = [t.num_rows for t in shards._rebatch(iter(pieces), batch_rows=4)]
+    assert batches == [3, 4, 2, 1]  # 30 bytes at the third row; 4 rows; 31 bytes at the second; the rest
+    assert batches == [t.num_rows for t in shards._rebatch(iter([table]), batch_rows=4)]

@@ -1,9 +1,10 @@
+import pytest
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.document import Document, DropReason, Dropped
-from pipeline.stages import ApplyStep, Bind, ReadFiles
+from pipeline.stages import ApplyStep, Bind, ReadFiles, read_records
 
 
 def _parse(path, rel, cfg):
@@ -19,9 +20,12 @@ class _ReadTest(ReadFiles):
     parse_file = staticmethod(_parse)
 
 
-def test_read_files_routes_and_survives_a_failing_file():
+def test_read_files_routes_and_survives_a_failing_file(tmp_path):
+    for name in ("p1", "p2"):
+        (tmp_path / name).write_text("x")
+    files = [(str(tmp_path / "p1"), "good"), (str(tmp_path / "p2"), "broken")]
     with TestPipeline() as p:
-        out = p | beam.Create([("p1", "good"), ("p2", "broken")]) | _ReadTest(cfg=None)
+        out = p | beam.Create(files) | _ReadTest(cfg=None)
         assert_that(out.kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["good:1", "good:3", "broken:1"]), label="kept")
         drops = out.dropped | beam.Map(lambda d: (d.doc.id, d.reason.value))
         expected = [("good:2", "parse_error"), ("broken:2", "parse_error"), ("broken#read-error", "parse_error")]
@@ -40,3 +44,9 @@ def test_apply_step_with_bound_config():
         out = p | beam.Create(docs) | ApplyStep("c4", "clean", Bind(_upper_or_drop, "x"))
         assert_that(out.kept | "Texts" >> beam.Map(lambda d: d.text), equal_to(["KEEP"]), label="kept")
         assert_that(out.dropped | beam.Map(lambda d: d.doc.id), equal_to(["b"]), label="dropped")
+
+
+def test_a_listed_file_gone_at_read_time_is_a_user_error_naming_it(tmp_path):
+    gone = str(tmp_path / "gone.json.gz")
+    with pytest.raises(ValueError, match="gone.json.gz cannot be opened"):
+        list(read_records("c4", lambda path, rel, cfg: iter(()), gone, "gone.json.gz", None))

@@ -8,19 +8,18 @@ import tracemalloc
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import apache_beam as beam
 import py7zr
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import StackExchangeConfig
 from pipeline.document import Document, DropReason, Dropped
 from pipeline.inputs import discover
 from pipeline.sources.stackexchange import (
-    ANSWER_SEPARATOR, Post, ReadStackExchange, assemble_question, check_archive_members, choose_sites,
-    is_stackexchange_input, parse_stackexchange_file, site_of,
+    ANSWER_SEPARATOR, Post, assemble_question, check_archive_members, choose_sites,
+    is_stackexchange_input, parse_questions_file, parse_stackexchange_file, site_of,
 )
+from pipeline.cli import main
+from pipeline.verify import read_shard
 from scripts.sample import stackexchange as sample
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -279,11 +278,22 @@ def test_choose_sites(cfg, kept):
     assert choose_sites([("a", 5), ("c", 9), ("b", 9)], cfg) == kept  # ties by name
 
 
-# --- the Beam composite ---------------------------------------------------------------------------------
-def _outcomes(out):
-    kept = out.kept | "KeptIds" >> beam.Map(lambda d: (d.id, "kept"))
-    dropped = out.dropped | "DroppedIds" >> beam.Map(lambda d: (d.doc.id, f"{d.reason.value}/{d.stage}"))
-    return (kept, dropped) | beam.Flatten()
+# --- through the corpus job (questions assembled per file, sites chosen from counts) --------------------
+def _job_outcomes(root: Path, tmp_path: Path, *overrides: str) -> dict[str, str]:
+    """Runs the corpus job on stackexchange/ under `root`; {id: "kept" | "reason/stage"}."""
+    out = tmp_path / "out"
+    args = ["corpus", "--input", str(root), "--output", str(out), "--set", "sources=[stackexchange]",
+            "--set", "dedup.stackexchange=[]"]
+    for override in overrides:
+        args += ["--set", override]
+    assert main(args) == 0
+    outcomes = {}
+    for shard in sorted((out / "stackexchange").glob("part-*.arrow")):
+        outcomes.update((i, "kept") for i in read_shard(str(shard)).column("id").to_pylist())
+    for shard in sorted((out / "dropped" / "stackexchange").glob("part-*.arrow")):
+        table = read_shard(str(shard)).to_pydict()
+        outcomes.update((i, f"{r}/{s}") for i, r, s in zip(table["id"], table["drop_reason"], table["drop_stage"]))
+    return outcomes
 
 
 def _sample_files(root: Path) -> list[tuple[str, str]]:
@@ -299,19 +309,28 @@ SAMPLE_OUTCOMES = {
 }
 
 
-def test_read_stackexchange_composite(tmp_path):
-    sample.write_sample(tmp_path)
-    with TestPipeline() as p:
-        out = p | beam.Create(_sample_files(tmp_path)) | ReadStackExchange(CFG)
-        assert_that(_outcomes(out), equal_to(list(SAMPLE_OUTCOMES.items())))
+def test_read_stackexchange_in_the_job(tmp_path):
+    sample.write_sample(tmp_path / "in" / "stackexchange")
+    assert _job_outcomes(tmp_path / "in", tmp_path) == SAMPLE_OUTCOMES
 
 
 def test_read_stackexchange_keeps_the_largest_sites(tmp_path):
-    sample.write_sample(tmp_path)
+    sample.write_sample(tmp_path / "in" / "stackexchange")
     expected = {k: ("site_not_kept/filter" if k.startswith(WOOD) else v) for k, v in SAMPLE_OUTCOMES.items()}
-    with TestPipeline() as p:
-        out = p | beam.Create(_sample_files(tmp_path)) | ReadStackExchange(StackExchangeConfig(top_sites=1))
-        assert_that(_outcomes(out), equal_to(list(expected.items())))
+    assert _job_outcomes(tmp_path / "in", tmp_path, "stackexchange.top_sites=1") == expected
+
+
+def test_questions_are_grouped_in_bounded_memory(tmp_path):
+    """Posts spill to disk: grouping 20,000 posts holds far less than their text in memory."""
+    rows = [row(q, 1, Title=f"Question {q}", Body="<p>" + "why " * 50 + "</p>") for q in range(1, 10_001)]
+    rows += [row(10_000 + q, 2, ParentId=str(q), Body="<p>" + "because " * 50 + "</p>") for q in range(1, 10_001)]
+    path, rel = write_site(tmp_path, rows)
+    tracemalloc.start()
+    num_docs = sum(1 for out in parse_questions_file(path, rel, CFG) if isinstance(out, Document))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert num_docs == 10_000
+    assert peak < Path(path).stat().st_size / 4, peak
 
 
 # --- the bundled sample -----------------------------------------------------------------------------------
@@ -388,16 +407,16 @@ def test_real_7z_and_its_folder_give_the_same_documents():
     assert all(from_7z[k] == from_folder[k] for k in from_7z)
 
 
-def test_real_dumps_top_two_sites():
+def test_real_dumps_top_two_sites(tmp_path):
     _real("")
     (found,) = discover(str(SE_SAMPLES.parent), ("stackexchange",))  # the three folders and the .7z
-    files = list(found.files)
-    assert len(files) == 4
-    with TestPipeline() as p:
-        out = p | beam.Create(files) | ReadStackExchange(StackExchangeConfig(top_sites=2))
-        kept_sites = out.kept | "KeptSites" >> beam.Map(lambda d: d.meta()["site"]) | beam.Distinct()
-        assert_that(kept_sites, equal_to(["coffee.stackexchange.com", "datascience.meta.stackexchange.com"]), label="kept")
-        # conlang.meta is read twice (folder and .7z) and still counts once: its 54 questions, once each.
-        not_kept = (out.dropped | beam.Filter(lambda d: d.reason is DropReason.SITE_NOT_KEPT)
-                    | beam.Map(lambda d: d.doc.id) | "CountNotKept" >> beam.combiners.Count.Globally())
-        assert_that(not_kept, equal_to([54]), label="not_kept")
+    assert len(found.files) == 4
+    outcomes = _job_outcomes(SE_SAMPLES.parent, tmp_path, "stackexchange.top_sites=2")
+    kept_sites = {i.split("/")[0] for i, o in outcomes.items() if o == "kept"}
+    assert kept_sites == {"coffee.stackexchange.com", "datascience.meta.stackexchange.com"}
+    # conlang.meta is read twice (folder and .7z), each question once per file, and its size counts
+    # once (its larger dump): not among the two largest, its 49 answered questions go (its other 5
+    # were already dropped as no_answers when assembled).
+    conlang = {i: o for i, o in outcomes.items() if i.startswith("conlang.meta.")}
+    assert len(conlang) == 54
+    assert sorted(collections.Counter(conlang.values()).items()) == [("no_answers/clean", 5), ("site_not_kept/filter", 49)]

@@ -1,0 +1,198 @@
+"""The corpus job's per-file passes: the only places where document text is read or written.
+
+Each pass is one DoFn over one input file, with one output of tagged records (first element):
+
+  ReadAndStage  (phase 1)  FileTask -> staged `read` file + `dropped0`; COUNT, KEYS, FILE records
+  ReplayKeys    (phase 2)  staged file + earlier decisions -> KEYS of the next dedup step
+  FinishFile    (phase 3)  staged file + all decisions -> dedup applied, model steps, staged
+                           `final` file + `dropped1`; COUNT, STAT, KEYS (ids), FILE records
+
+Text is streamed batch by batch (staging.BATCH_ROWS documents), so a pass holds one batch of one
+file, whatever the file's size; what leaves a pass is small.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Any, Iterable, Iterator
+
+import apache_beam as beam
+
+from dedup.common import STAT, KeyedStep, decisions_by_row
+from dedup.ids import UniqueIdsStep
+from filters.filter_documents import run_checks
+from pipeline.document import Document, Dropped
+from pipeline.plan import SourcePlan
+from pipeline.stages import read_records
+from pipeline.staging import BATCH_ROWS, StagedWriter, read_documents, staged_relpath
+
+COUNT, FILE, KEYS = "count", "file", "keys"
+SEEN = "_seen"  # the COUNT stage that counts what the reader emitted
+
+
+@dataclasses.dataclass(frozen=True)
+class FileTask:
+    source: str
+    index: int  # the file's place in the sorted input list: positions are (index, row)
+    path: str
+    rel: str
+
+
+class _Keys:
+    """Collects one file's KEYS records for a step, batch by batch, as one list per bucket."""
+
+    def __init__(self, step: KeyedStep | None, file_index: int, out_dir: str) -> None:
+        self._step, self._index = step, file_index
+        self._docs: list[Document] = []
+        self._positions: list[tuple[int, int]] = []
+        self._buckets: dict[int, list] = collections.defaultdict(list)
+        if step is not None:
+            step.begin_file(out_dir, file_index)
+
+    def add(self, doc: Document, row: int) -> None:
+        if self._step is None:
+            return
+        self._docs.append(doc)
+        self._positions.append((self._index, row))
+        if len(self._docs) >= BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for bucket, record in self._step.keys(self._docs, self._positions):
+            self._buckets[bucket].append(record)
+        self._docs, self._positions = [], []
+
+    def records(self) -> Iterator[tuple]:
+        if self._step is None:
+            return
+        self._flush()
+        for bucket, record in self._step.end_file():
+            self._buckets[bucket].append(record)
+        for bucket in sorted(self._buckets):
+            yield KEYS, bucket, self._buckets[bucket]
+
+
+def _counts(source: str, counts: collections.Counter) -> Iterator[tuple]:
+    for (stage, reason), n in sorted(counts.items()):
+        yield COUNT, (source, stage, reason), n
+
+
+class ReadAndStage(beam.DoFn):
+    """Phase 1: read one input file, clean and check each document, stage the survivors."""
+
+    def __init__(self, plan: SourcePlan, first_step: KeyedStep | None, out_dir: str, write_dropped: bool) -> None:
+        self._plan, self._first_step, self._out, self._write_dropped = plan, first_step, out_dir, write_dropped
+
+    def setup(self) -> None:
+        self._clean = self._plan.clean() if self._plan.clean is not None else None  # models load once per worker
+        self._check = run_checks(self._plan.checks)
+
+    def _process_one(self, item: Any) -> Document | Dropped:
+        if isinstance(item, Dropped):
+            return item
+        if self._clean is not None:
+            item = self._clean(item)
+            if isinstance(item, Dropped):
+                return item
+        return self._check(item)
+
+    def process(self, task: FileTask) -> Iterator[tuple]:
+        plan = self._plan
+        kept = StagedWriter(self._out, staged_relpath(task.source, task.index, "read"), dropped=False)
+        drops = StagedWriter(self._out, staged_relpath(task.source, task.index, "dropped0"), True, self._write_dropped)
+        keys, counts = _Keys(self._first_step, task.index, self._out), collections.Counter()
+        for item in read_records(task.source, plan.parse_file, task.path, task.rel, plan.parse_cfg):
+            counts[(SEEN, "")] += 1
+            out = self._process_one(item)
+            if isinstance(out, Dropped):
+                counts[(out.stage, out.reason.value)] += 1
+                drops.add(out)
+            else:
+                keys.add(out, kept.num_rows)
+                kept.add(out)
+        info = {"task": task, "rows": kept.close(), "dropped0": drops.close()}
+        yield from _counts(task.source, counts)
+        yield from keys.records()
+        yield FILE, task.index, info
+
+
+def _decisions(grouped: dict[str, Iterable], num_steps: int) -> list[dict[int, list]]:
+    """Per step, row -> the decisions for it; row -1 holds decisions for the whole file."""
+    return [decisions_by_row(grouped.get(f"d{i}", ())) for i in range(num_steps)]
+
+
+def _apply_steps(doc: Document, row: int, steps: list[KeyedStep], decisions: list[dict[int, list]],
+                 stats: list[dict[str, int]]) -> Document | Dropped:
+    for step, by_row, step_stats in zip(steps, decisions, stats):
+        found = by_row.get(row) or by_row.get(-1)
+        if found:
+            doc = step.apply(doc, sorted(found, key=repr), step_stats)
+            if isinstance(doc, Dropped):
+                return doc
+    return doc
+
+
+def _staged_docs(out_dir: str, info: dict[str, Any]) -> Iterator[tuple[int, Document]]:
+    task = info["task"]
+    row = 0
+    for batch in read_documents(out_dir, staged_relpath(task.source, task.index, "read")):
+        for doc in batch:
+            yield row, doc
+            row += 1
+
+
+class ReplayKeys(beam.DoFn):
+    """Phase 2: the keys of a later dedup step, from the staged documents as earlier steps left them."""
+
+    def __init__(self, earlier: list[KeyedStep], step: KeyedStep, out_dir: str) -> None:
+        self._earlier, self._step, self._out = earlier, step, out_dir
+
+    def process(self, joined: tuple[int, dict[str, Iterable]]) -> Iterator[tuple]:
+        index, grouped = joined
+        (info,) = grouped["file"]
+        decisions = _decisions(grouped, len(self._earlier))
+        keys, scratch = _Keys(self._step, index, self._out), [dict() for _ in self._earlier]
+        for row, doc in _staged_docs(self._out, info):
+            doc = _apply_steps(doc, row, self._earlier, decisions, scratch)
+            if not isinstance(doc, Dropped):
+                keys.add(doc, row)
+        yield from keys.records()
+
+
+class FinishFile(beam.DoFn):
+    """Phase 3: apply every dedup decision and the model steps; stage the final documents."""
+
+    def __init__(self, plan: SourcePlan, steps: list[KeyedStep], out_dir: str, write_dropped: bool) -> None:
+        self._plan, self._steps, self._out, self._write_dropped = plan, steps, out_dir, write_dropped
+
+    def setup(self) -> None:
+        self._models = [(stage, make()) for stage, make in self._plan.after_dedup]  # once per worker
+
+    def process(self, joined: tuple[int, dict[str, Iterable]]) -> Iterator[tuple]:
+        index, grouped = joined
+        (info,) = grouped["file"]
+        task = info["task"]
+        decisions = _decisions(grouped, len(self._steps))
+        stats: list[dict[str, int]] = [dict() for _ in self._steps]
+        final = StagedWriter(self._out, staged_relpath(task.source, index, "final"), dropped=False)
+        drops = StagedWriter(self._out, staged_relpath(task.source, index, "dropped1"), True, self._write_dropped)
+        keys, counts = _Keys(UniqueIdsStep(task.source), index, self._out), collections.Counter()
+        for row, doc in _staged_docs(self._out, info):
+            out = _apply_steps(doc, row, self._steps, decisions, stats)
+            for _, model_step in self._models:
+                if isinstance(out, Dropped):
+                    break
+                out = model_step(out)
+            if isinstance(out, Dropped):
+                counts[(out.stage, out.reason.value)] += 1
+                drops.add(out)
+            else:
+                keys.add(out, final.num_rows)
+                final.add(out)
+        info = {**info, "final": final.close(), "dropped1": drops.close()}
+        yield from _counts(task.source, counts)
+        for step, step_stats in zip(self._steps, stats):
+            for name, value in sorted(step_stats.items()):
+                yield STAT, (task.source, step.name, name), value
+        yield from keys.records()
+        yield FILE, index, info
