@@ -15,11 +15,16 @@ lid.176 is not trained: it ships inside a PyPI package (filters.langid.find_lid_
 """
 from __future__ import annotations
 
+import array
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
+import xxhash
 
 from filters.ccnet import LanguageModelFiles
 from pipeline.config import CorpusConfig, config_to_dict
@@ -84,20 +89,84 @@ def _commoncrawl_pages(cfg: CorpusConfig) -> Iterator[Document]:
             yield from (d for d in parse_commoncrawl_file(path, rel, cfg.commoncrawl) if isinstance(d, Document) and d.text.strip())
 
 
-def _reference_examples(cfg: CorpusConfig, corpus_dir: str) -> tuple[list[str], Iterator[str], list[str]]:
-    from pipeline.models_lm import wikipedia_texts
-    from pipeline.models_ref import cited_urls, normalize_url
+def _reference_examples(cfg: CorpusConfig, corpus_dir: str, work: Path) -> tuple[Iterator[str], Iterator[str], Iterator[str]]:
+    """(cited CommonCrawl pages, Wikipedia articles, other CommonCrawl pages) for the reference
+    classifier, each a stream: the first models.ref_max_examples of each kind, in crawl order.
 
-    cited = cited_urls(d.text for d in _raw_pages(cfg))
-    positives, negatives, cap = [], [], cfg.models.ref_max_examples
-    for doc in _commoncrawl_pages(cfg):
-        if doc.url and normalize_url(doc.url) in cited:
-            if len(positives) < cap:
-                positives.append(doc.text)
-        elif len(negatives) < cap:
-            negatives.append(doc.text)
+    Three streamed passes, so memory does not grow with the Wikipedia dump: (1) the crawl's page
+    URLs, normalized and hashed to 64 bits (8 bytes a page of the first models.ref_max_files
+    files); (2) the raw Wikipedia pages one at a time, marking the crawled URLs each one cites;
+    (3) the crawl again, writing cited and other pages to two files under `work`, read back as
+    the classifier trains. A 64-bit hash collision could count a page as cited: with n crawled
+    pages and m cited URLs, about n*m/2^64 pages (1e-5 for 10^7 of each)."""
+    from pipeline.models_lm import wikipedia_texts
+
+    crawled = _crawled_url_keys(cfg)
+    cited = _cited_among(cfg, crawled)
+    positives, negatives = work / "positives.jsonl", work / "negatives.jsonl"
+    _write_crawl_examples(cfg, crawled[cited], positives, negatives)
     wiki = (text for lang in cfg.commoncrawl.languages for text in wikipedia_texts(corpus_dir, lang))
-    return positives, wiki, negatives
+    return _read_texts(positives), wiki, _read_texts(negatives)
+
+
+def _url_key(normalized: str) -> int:
+    """The 64-bit hash crawled and cited URLs are matched on, of the normalized URL (normalize_url)."""
+    return xxhash.xxh3_64_intdigest(normalized.encode("utf-8"))
+
+
+def _page_key(url: str | None) -> int | None:
+    """A crawled page's URL key; None when it has no http(s) URL."""
+    from pipeline.models_ref import normalize_url
+
+    normalized = normalize_url(url) if url else ""
+    return _url_key(normalized) if normalized else None
+
+
+def _crawled_url_keys(cfg: CorpusConfig) -> np.ndarray:
+    """The sorted distinct URL keys of the crawl's pages."""
+    keys = array.array("Q")
+    for doc in _commoncrawl_pages(cfg):
+        key = _page_key(doc.url)
+        if key is not None:
+            keys.append(key)
+    return np.unique(np.frombuffer(keys, np.uint64))
+
+
+def _cited_among(cfg: CorpusConfig, crawled: np.ndarray) -> np.ndarray:
+    """Which of the sorted `crawled` URL keys some raw Wikipedia page cites (a boolean mask)."""
+    from pipeline.models_ref import cited_urls
+
+    cited = np.zeros(len(crawled), bool)
+    if not len(crawled):
+        return cited
+    for page in _raw_pages(cfg):
+        keys = np.fromiter(map(_url_key, cited_urls([page.text])), np.uint64)
+        where = np.minimum(np.searchsorted(crawled, keys), len(crawled) - 1)
+        cited[where[crawled[where] == keys]] = True
+    return cited
+
+
+def _write_crawl_examples(cfg: CorpusConfig, cited: np.ndarray, positives: Path, negatives: Path) -> None:
+    """The first models.ref_max_examples cited pages (URL key in the sorted `cited`) into
+    `positives` and as many other pages into `negatives`, one JSON string a line."""
+    cap = cfg.models.ref_max_examples
+    counts = {positives: 0, negatives: 0}
+    with open(positives, "w", encoding="utf-8") as pos, open(negatives, "w", encoding="utf-8") as neg:
+        for doc in _commoncrawl_pages(cfg):
+            key = _page_key(doc.url)
+            i = int(np.searchsorted(cited, np.uint64(key))) if key is not None else len(cited)
+            path, out = (positives, pos) if i < len(cited) and cited[i] == key else (negatives, neg)
+            if counts[path] < cap:
+                out.write(json.dumps(doc.text, ensure_ascii=False) + "\n")
+                counts[path] += 1
+            elif min(counts.values()) >= cap:
+                return
+
+
+def _read_texts(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
 
 
 def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
@@ -117,8 +186,9 @@ def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
         lang: train_language_model(lang, wikipedia_texts(corpus_dir, lang), root, cfg.models, lmplz, build_binary)
         for lang in cfg.models.lm_languages
     }
-    positives, wiki, negatives = _reference_examples(cfg, corpus_dir)
-    ref_card = train_reference_classifier(positives, wiki, negatives, root / WIKIREF_MODEL, cfg.models)
+    with tempfile.TemporaryDirectory(prefix=".ref-examples-", dir=root) as work:
+        positives, wiki, negatives = _reference_examples(cfg, corpus_dir, Path(work))
+        ref_card = train_reference_classifier(positives, wiki, negatives, root / WIKIREF_MODEL, cfg.models)
     files = [Path(card[key]) for card in lm_cards.values() for key in ("sp_model", "lm")] + [root / WIKIREF_MODEL]
     manifest = {
         "fingerprint": _fingerprint(cfg),

@@ -6,7 +6,9 @@ For one language, as cc_net's Makefile does (`%.sp.model`, `%.arpa`, `%.arpa.bin
 
 1. every line of every document is normalized as cc_net's text_normalizer.normalize does
    (dedup.hashing.normalize_line); blank lines are left out;
-2. a unigram SentencePiece model is trained on those lines: CCNet's 65,536 pieces
+2. a unigram SentencePiece model is trained on those lines, or on a deterministic sample of them
+   drawn by streaming when they exceed SP_MAX_SENTENCES lines or SP_SAMPLE_CHARS characters
+   (_sample_lines; the trainer holds its input in memory): CCNet's 65,536 pieces
    (`models.sp_vocab_size`), character coverage 0.9995. The vocabulary is a soft limit, CCNet's own
    fallback for a corpus too small for the full size: SentencePiece then keeps every piece its
    seeds support, so the model has min(sp_vocab_size, what the input supports) pieces, one
@@ -21,12 +23,17 @@ For one language, as cc_net's Makefile does (`%.sp.model`, `%.arpa`, `%.arpa.bin
    the CommonCrawl pages it bucketed; held-out Wikipedia is this project's stand-in for text the
    model has not seen, with no CommonCrawl needed before the models exist.
 
-Outputs are built in a temporary folder inside `out_dir` and renamed into place when complete.
+Every step streams through files in a temporary folder inside `out_dir` (documents, lines, pieces,
+ARPA): memory holds one document's text at a time, 8 bytes a document for the perplexities, the
+SentencePiece sample, lmplz's sort memory (`-S`) and the n-gram model that build_binary and the
+scorer load (it grows with the training text). Outputs are renamed into place when complete.
 No Beam imports: this runs as plain Python in `make models`.
 """
 from __future__ import annotations
 
+import array
 import io
+import itertools
 import json
 import os
 import shlex
@@ -38,22 +45,27 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import sentencepiece
 
 from dedup.hashing import normalize_line
 from filters.perplexity import PerplexityScorer
 from pipeline.config import ModelsConfig
+from pipeline.stats import read_batches
 
-# SentencePiece samples at most this many lines (paragraphs) to train on: CCNet trained on the
-# openings of 1M Wikipedia articles; the unigram trainer's memory grows with its input.
+# SentencePiece trains on a sample of the training lines (paragraphs) drawn by streaming
+# (_sample_lines): at most SP_MAX_SENTENCES lines and about SP_SAMPLE_CHARS characters. CCNet
+# trained on the openings of 1M Wikipedia articles; the unigram trainer's memory grows with its
+# input, about 23 bytes a character here (measured: 305 MB peak on 11.6M characters of English
+# Wikipedia), so the sample bounds it near 0.7 GB however large the dump.
 SP_MAX_SENTENCES = 1_000_000
+SP_SAMPLE_CHARS = 30_000_000
+SAMPLE_CHUNK_LINES = 1 << 18  # lines whose lengths are read at a time while sampling
 # Lines longer than this many bytes are skipped by SentencePiece's trainer (its default, 4192,
 # would skip many whole Wikipedia paragraphs); KenLM still trains on them.
 SP_MAX_SENTENCE_BYTES = 1 << 14
 SP_CHARACTER_COVERAGE = 0.9995  # cc_net's Makefile
-SP_SEED = 1  # the reservoir sample of lines, when there are more than SP_MAX_SENTENCES
+SP_SEED = 1  # the sample of lines, when they exceed SP_MAX_SENTENCES or SP_SAMPLE_CHARS
 ENCODE_BATCH_LINES = 10_000
 # Every HELDOUT_EVERY-th document is left out of training and only scored: the cut-offs are its
 # percentiles. An unpruned 5-gram nearly memorizes its training text (on 84 English articles:
@@ -80,9 +92,10 @@ def find_kenlm_binaries() -> tuple[str, str]:
 
 def wikipedia_texts(corpus_dir: str, lang: str) -> Iterator[str]:
     """The texts of the kept Wikipedia documents of `lang` in `<corpus_dir>/wikipedia/part-*.arrow`,
-    shard by shard in file-name order and in row order inside a shard (the shards are sorted by id,
-    so the order is deterministic). Checked eagerly: a ValueError comes at the call, not at the
-    first `next()`, when the folder or the language's documents are missing."""
+    shard by shard in file-name order and in row order inside a shard (the corpus job writes the
+    same shards for the same input, so the order is deterministic), streamed one record batch at a
+    time. Checked eagerly: a ValueError comes at the call, not at the first `next()`, when the
+    folder or the language's documents are missing."""
     shards = sorted(Path(corpus_dir, "wikipedia").glob("part-*.arrow"))
     if not any(_has_lang(path, lang) for path in shards):
         raise ValueError(
@@ -93,22 +106,17 @@ def wikipedia_texts(corpus_dir: str, lang: str) -> Iterator[str]:
 
 
 def _has_lang(path: Path, lang: str) -> bool:
-    """Whether a shard holds a document of `lang`; stops at the first record batch that does (the
-    shards are zstd-compressed, so each batch read decompresses its texts too)."""
-    with pa.memory_map(str(path)) as source:
-        reader = pa.ipc.open_file(source)
-        return any(pc.any(pc.equal(reader.get_batch(i).column("lang"), lang)).as_py()
-                   for i in range(reader.num_record_batches))
+    """Whether a shard holds a document of `lang`; reads the lang column alone and stops at the
+    first record batch that does."""
+    return any(pc.any(pc.equal(batch.column("lang"), lang)).as_py() for batch in read_batches(str(path), ["lang"]))
 
 
 def _lang_texts(shards: list[Path], lang: str) -> Iterator[str]:
+    """One record batch in memory at a time, however large the shards."""
     for path in shards:
-        with pa.memory_map(str(path)) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
-                mask = pc.fill_null(pc.equal(batch.column("lang"), lang), False)
-                yield from batch.filter(mask).column("text").to_pylist()
+        for batch in read_batches(str(path), ["text", "lang"]):
+            mask = pc.fill_null(pc.equal(batch.column("lang"), lang), False)
+            yield from batch.filter(mask).column("text").to_pylist()
 
 
 def train_language_model(lang: str, texts: Iterable[str], out_dir: Path, cfg: ModelsConfig,
@@ -188,12 +196,12 @@ def _write_training_lines(docs_path: Path, lines_path: Path, step: int) -> None:
                 lines.write(normalized + "\n")
 
 
-def _score_documents(work: Path, step: int) -> tuple[list[float], list[float]]:
+def _score_documents(work: Path, step: int) -> tuple[array.array, array.array]:
     """The perplexity of each document, exactly as the CommonCrawl filter computes it; (training
-    documents, held-out documents)."""
+    documents, held-out documents), streamed from docs.jsonl. Only the values are kept, as packed
+    doubles (8 bytes a document: the percentiles need them all)."""
     scorer = PerplexityScorer(str(work / "sp.model"), str(work / "lm.binary"))
-    train: list[float] = []
-    heldout: list[float] = []
+    train, heldout = array.array("d"), array.array("d")
     for index, (text, _) in enumerate(_read_docs(work / "docs.jsonl")):
         (heldout if _is_heldout(index, step) else train).append(scorer.perplexity(text))
     return train, heldout
@@ -215,25 +223,86 @@ def _train_sentencepiece(lines_path: Path, model_path: Path, vocab_size: int, la
     Fed from an iterator and written through `model_writer`: given a file, SentencePiece records
     the input and output paths (here in a temporary folder) in the model, and two trainings on the
     same text would differ in those bytes."""
-    # The reservoir sample of lines (only taken beyond SP_MAX_SENTENCES) is seeded: same input,
-    # same model.
+    # The sample is ours and seeded; SentencePiece's own reservoir (input_sentence_size) never
+    # fills, as the sample has at most SP_MAX_SENTENCES lines. Its seed is set all the same.
     sentencepiece.set_random_generator_seed(SP_SEED)
     model = io.BytesIO()
-    with open(lines_path, encoding="utf-8", newline="\n") as lines:
-        try:
-            sentencepiece.SentencePieceTrainer.train(
-                sentence_iterator=(line[:-1] for line in lines), model_writer=model,
-                model_type="unigram", vocab_size=vocab_size, hard_vocab_limit=False,
-                character_coverage=SP_CHARACTER_COVERAGE, input_sentence_size=SP_MAX_SENTENCES,
-                shuffle_input_sentence=True, max_sentence_length=SP_MAX_SENTENCE_BYTES,
-                num_threads=os.cpu_count() or 1, minloglevel=2,
-            )
-        except RuntimeError as err:
-            # In practice: a vocabulary smaller than the alphabet the input needs.
-            raise ValueError(f"SentencePiece training for {lang!r} failed with models.sp_vocab_size="
-                             f"{vocab_size}: {err}") from err
+    picked = _sample_lines(lines_path, SP_MAX_SENTENCES, SP_SAMPLE_CHARS, SP_SEED)
+    try:
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=_picked_lines(lines_path, picked), model_writer=model,
+            model_type="unigram", vocab_size=vocab_size, hard_vocab_limit=False,
+            character_coverage=SP_CHARACTER_COVERAGE, input_sentence_size=SP_MAX_SENTENCES,
+            shuffle_input_sentence=True, max_sentence_length=SP_MAX_SENTENCE_BYTES,
+            num_threads=os.cpu_count() or 1, minloglevel=2,
+        )
+    except RuntimeError as err:
+        # In practice: a vocabulary smaller than the alphabet the input needs.
+        raise ValueError(f"SentencePiece training for {lang!r} failed with models.sp_vocab_size="
+                         f"{vocab_size}: {err}") from err
     model_path.write_bytes(model.getvalue())
     return sentencepiece.SentencePieceProcessor(model_proto=model.getvalue()).get_piece_size()
+
+
+def _sample_lines(lines_path: Path, max_lines: int, max_chars: int, seed: int) -> np.ndarray:
+    """Ascending indexes of a deterministic random sample of the lines SentencePiece can train on.
+
+    Each line gets a priority, splitmix64 of (seed, line index); lines are taken in priority order
+    while fewer than `max_chars` characters were taken before, up to `max_lines` lines: every line
+    when all fit, so a small input trains on all of it. Lines over SP_MAX_SENTENCE_BYTES (which
+    SentencePiece skips) are never taken. One pass reads the file in chunks and keeps only the
+    priorities, sizes and indexes of lines that can still be in the sample, never the lines."""
+    keys, sizes, picked = np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64)
+    if max_lines <= 0 or max_chars <= 0:
+        return picked
+    full = False  # the sample is complete: a later line enters only with a smaller priority
+    start = 0
+    with open(lines_path, encoding="utf-8", newline="\n") as lines:
+        while True:
+            lengths = np.fromiter(map(_trainable_chars, itertools.islice(lines, SAMPLE_CHUNK_LINES)), np.int64)
+            if not len(lengths):
+                break
+            indexes = np.arange(start, start + len(lengths), dtype=np.int64)
+            start += len(lengths)
+            priorities = _splitmix64(indexes, seed)
+            take = (lengths >= 0) & (priorities < keys[-1] if full else True)
+            keys = np.concatenate([keys, priorities[take]])
+            sizes = np.concatenate([sizes, lengths[take]])
+            picked = np.concatenate([picked, indexes[take]])
+            order = np.argsort(keys, kind="stable")[:max_lines]  # priorities are distinct
+            chars_before = np.cumsum(sizes[order]) - sizes[order]
+            keep = order[chars_before < max_chars]
+            full = len(keep) == max_lines or int(sizes[keep].sum()) >= max_chars
+            keys, sizes, picked = keys[keep], sizes[keep], picked[keep]
+    return np.sort(picked)
+
+
+def _trainable_chars(line: str) -> int:
+    """Characters of a line of lines.txt without its newline; -1 when SentencePiece would skip it."""
+    chars = len(line) - 1
+    if chars * 4 <= SP_MAX_SENTENCE_BYTES:  # UTF-8 takes at most 4 bytes a character
+        return chars
+    return chars if chars <= SP_MAX_SENTENCE_BYTES and len(line.encode("utf-8")) - 1 <= SP_MAX_SENTENCE_BYTES else -1
+
+
+def _splitmix64(indexes: np.ndarray, seed: int) -> np.ndarray:
+    """splitmix64's output for each index (a bijection of uint64: distinct indexes, distinct values)."""
+    with np.errstate(over="ignore"):
+        z = (indexes.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(seed)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _picked_lines(lines_path: Path, picked: np.ndarray) -> Iterator[str]:
+    """The lines at the ascending indexes `picked`, without their newline, in file order."""
+    wanted = iter(picked.tolist())
+    next_index = next(wanted, -1)
+    with open(lines_path, encoding="utf-8", newline="\n") as lines:
+        for index, line in enumerate(lines):
+            if index == next_index:
+                yield line[:-1]
+                next_index = next(wanted, -1)
 
 
 def _encode_lines(sp_model: Path, lines_path: Path, pieces_path: Path) -> None:

@@ -11,6 +11,7 @@ GPT-3's and RedPajama's quality filters are. The model is fastText supervised (J
 """
 from __future__ import annotations
 
+import array
 import contextlib
 import ctypes
 import hashlib
@@ -31,6 +32,7 @@ from filters.wikiref import CC_LABEL, REF_LABEL, classifier_text
 from pipeline.config import ModelsConfig
 
 HOLDOUT_FRACTION = 0.1
+EVAL_BATCH = 1000  # held-out pages predicted per call
 # Sizes, not recipe: dim 16 is lid.176's own (enough for a linear two-class model), and 2^18
 # hash buckets for the word bigrams keep the model at 17 MB plus ~70 bytes a word, where
 # fastText's defaults (dim 100, 2M buckets) give 800 MB to load in every worker. lr 0.5 is the
@@ -107,10 +109,38 @@ def _clean_url(url: str) -> str:
 
 
 # --- training --------------------------------------------------------------------------------
+class _Spool:
+    """Normalized examples in one file on disk; in memory only an (offset, size) pair each, so no
+    text is held however many examples there are."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "w+b")  # closed by close()
+        self._offsets, self._sizes = array.array("q"), array.array("q")
+
+    def add(self, text: str) -> int:
+        """Normalize `text` for the classifier and store it; its index, or -1 when nothing is left."""
+        line = classifier_text(text)
+        if not line:
+            return -1
+        data = line.encode("utf-8")
+        self._file.seek(0, os.SEEK_END)
+        self._offsets.append(self._file.tell())
+        self._sizes.append(len(data))
+        self._file.write(data)
+        return len(self._offsets) - 1
+
+    def text(self, index: int) -> str:
+        self._file.seek(self._offsets[index])
+        return self._file.read(self._sizes[index]).decode("utf-8")
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def train_reference_classifier(
-    positives_cited: list[str],
+    positives_cited: Iterable[str],
     positives_wiki: Iterable[str],
-    negatives: list[str],
+    negatives: Iterable[str],
     out_path: Path,
     cfg: ModelsConfig,
 ) -> dict:
@@ -119,29 +149,38 @@ def train_reference_classifier(
     Classes are balanced (each cut to the smaller, at most `cfg.ref_max_examples`); cited pages
     are kept before Wikipedia fill-up. 10% of each class is held out and scored at the argmax
     (probability 0.5). Same inputs and config give the same model, byte for byte.
+
+    Streamed: at most `cfg.ref_max_examples` pages are read from each iterable (the first ones),
+    normalized into a file on disk as they come; shuffles and splits move 8-byte indexes, the
+    training file is written from the spool, and fastText reads it from disk.
     """
     rng = random.Random(cfg.ref_seed)
-    pos, neg, num_cited, num_wiki = _select_examples(positives_cited, positives_wiki, negatives, cfg, rng)
-    train, heldout = _split(pos, neg, rng)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".train-", dir=out_path.parent) as tmp:
-        train_file = Path(tmp) / "train.txt"
-        train_file.write_text("".join(f"{label} {text}\n" for label, text in train), encoding="utf-8")
-        with _zero_filled_malloc():
-            model = fasttext.train_supervised(
-                input=str(train_file), epoch=cfg.ref_epochs, wordNgrams=2, seed=cfg.ref_seed,
-                minCount=_MIN_COUNT_LARGE if len(train) >= _LARGE_TRAIN else 1, **_TRAIN_ARGS
-            )
-        tmp_model = Path(tmp) / out_path.name
-        model.save_model(str(tmp_model))
-        os.replace(tmp_model, out_path)  # same directory, so the rename is atomic
+        spool = _Spool(Path(tmp) / "examples.txt")
+        try:
+            pos, neg, num_cited, num_wiki = _select_examples(positives_cited, positives_wiki, negatives, cfg, rng, spool)
+            train, heldout = _split(pos, neg, rng)
+            train_file = Path(tmp) / "train.txt"
+            _write_labelled(train_file, train, spool)
+            with _zero_filled_malloc():
+                model = fasttext.train_supervised(
+                    input=str(train_file), epoch=cfg.ref_epochs, wordNgrams=2, seed=cfg.ref_seed,
+                    minCount=_MIN_COUNT_LARGE if len(train) >= _LARGE_TRAIN else 1, **_TRAIN_ARGS
+                )
+            tmp_model = Path(tmp) / out_path.name
+            model.save_model(str(tmp_model))
+            os.replace(tmp_model, out_path)  # same directory, so the rename is atomic
+            scores = _evaluate(model, heldout, spool)
+        finally:
+            spool.close()
     card = {
         "positives_cited": num_cited,
         "positives_wikipedia": num_wiki,
         "negatives": len(neg),
         "filled_with_wikipedia": num_wiki > 0,
-        **_evaluate(model, heldout),
+        **scores,
     }
     return {**card, **_file_card(out_path)}
 
@@ -169,16 +208,18 @@ def _zero_filled_malloc() -> Iterator[None]:
 
 
 def _select_examples(
-    cited: list[str], wiki: Iterable[str], negatives: list[str], cfg: ModelsConfig, rng: random.Random
-) -> tuple[list[str], list[str], int, int]:
-    """(positives, negatives, number cited, number from Wikipedia), normalized and balanced."""
-    pos = _normalized(_shuffled(cited, rng)[: cfg.ref_max_examples])
-    neg = _normalized(_shuffled(negatives, rng)[: cfg.ref_max_examples])
+    cited: Iterable[str], wiki: Iterable[str], negatives: Iterable[str], cfg: ModelsConfig,
+    rng: random.Random, spool: _Spool,
+) -> tuple[array.array, array.array, int, int]:
+    """(positives, negatives, number cited, number from Wikipedia) as spool indexes, balanced."""
+    cap = cfg.ref_max_examples
+    pos = _kept(_shuffled(_spooled(cited, cap, spool), rng))
+    neg = _kept(_shuffled(_spooled(negatives, cap, spool), rng))
     num_cited = len(pos)
     if num_cited < cfg.ref_min_positives:
         # Fill up to balance the negatives (at least ref_min_positives): read only what is needed.
-        want = min(cfg.ref_max_examples, max(cfg.ref_min_positives, len(neg))) - num_cited
-        pos += list(itertools.islice(filter(None, map(classifier_text, wiki)), want))
+        want = min(cap, max(cfg.ref_min_positives, len(neg))) - num_cited
+        pos.extend(itertools.islice(filter(lambda i: i >= 0, map(spool.add, wiki)), want))
     if len(pos) < 2 or len(neg) < 2:
         raise ValueError(
             f"reference classifier: need at least 2 positive pages (CommonCrawl pages cited by Wikipedia, "
@@ -188,39 +229,61 @@ def _select_examples(
     return pos[:n], neg[:n], min(num_cited, n), max(0, n - num_cited)
 
 
-def _shuffled(items: list[str], rng: random.Random) -> list[str]:
-    items = list(items)
+def _spooled(texts: Iterable[str], limit: int, spool: _Spool) -> array.array:
+    """The first `limit` texts, each stored in the spool: its index, or -1 when empty once normalized."""
+    return array.array("q", map(spool.add, itertools.islice(texts, limit)))
+
+
+def _shuffled(items: array.array, rng: random.Random) -> array.array:
+    items = array.array("q", items)
     rng.shuffle(items)
     return items
 
 
-def _normalized(texts: list[str]) -> list[str]:
-    return [line for line in map(classifier_text, texts) if line]
+def _kept(indexes: array.array) -> array.array:
+    return array.array("q", (i for i in indexes if i >= 0))
 
 
-def _split(pos: list[str], neg: list[str], rng: random.Random) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(train, held out): HOLDOUT_FRACTION of each class (at least one) held out, both shuffled."""
-    train, heldout = [], []
-    for label, texts in ((REF_LABEL, pos), (CC_LABEL, neg)):
-        texts = _shuffled(texts, rng)  # cited pages come first in pos; mix them with the fill-up
-        num_heldout = max(1, int(len(texts) * HOLDOUT_FRACTION))
-        heldout += [(label, t) for t in texts[:num_heldout]]
-        train += [(label, t) for t in texts[num_heldout:]]
+def _split(pos: array.array, neg: array.array, rng: random.Random) -> tuple[array.array, array.array]:
+    """(train, held out): HOLDOUT_FRACTION of each class (at least one) held out, both shuffled.
+    Each example is one number, its spool index times two plus its label (1 = reference)."""
+    train, heldout = array.array("q"), array.array("q")
+    for label, indexes in ((1, pos), (0, neg)):
+        indexes = _shuffled(indexes, rng)  # cited pages come first in pos; mix them with the fill-up
+        num_heldout = max(1, int(len(indexes) * HOLDOUT_FRACTION))
+        heldout.extend(2 * i + label for i in indexes[:num_heldout])
+        train.extend(2 * i + label for i in indexes[num_heldout:])
     rng.shuffle(train)  # fastText's SGD sees lines in file order: interleave the classes
     return train, heldout
 
 
-def _evaluate(model: fasttext.FastText._FastText, heldout: list[tuple[str, str]]) -> dict:
-    """Precision and recall of `__label__ref`, and accuracy, on the held-out pages."""
-    predicted = [labels[0] for labels in model.predict([text for _, text in heldout], k=1)[0]]
-    pairs = list(zip((label for label, _ in heldout), predicted))
-    tp = sum(1 for gold, pred in pairs if gold == pred == REF_LABEL)
-    num_pred_ref = sum(1 for _, pred in pairs if pred == REF_LABEL)
-    num_gold_ref = sum(1 for gold, _ in pairs if gold == REF_LABEL)
+def _label(example: int) -> str:
+    return REF_LABEL if example & 1 else CC_LABEL
+
+
+def _write_labelled(path: Path, examples: array.array, spool: _Spool) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for example in examples:
+            f.write(f"{_label(example)} {spool.text(example >> 1)}\n")
+
+
+def _evaluate(model: fasttext.FastText._FastText, heldout: array.array, spool: _Spool) -> dict:
+    """Precision and recall of `__label__ref`, and accuracy, on the held-out pages (predicted in
+    batches of EVAL_BATCH, read back from the spool)."""
+    tp = num_pred_ref = num_gold_ref = num_right = 0
+    for start in range(0, len(heldout), EVAL_BATCH):
+        batch = heldout[start:start + EVAL_BATCH]
+        predicted = model.predict([spool.text(example >> 1) for example in batch], k=1)[0]
+        for example, labels in zip(batch, predicted):
+            gold, pred = _label(example), labels[0]
+            tp += gold == pred == REF_LABEL
+            num_pred_ref += pred == REF_LABEL
+            num_gold_ref += gold == REF_LABEL
+            num_right += gold == pred
     return {
         "heldout_precision": round(tp / num_pred_ref, 4) if num_pred_ref else 0.0,
         "heldout_recall": round(tp / num_gold_ref, 4) if num_gold_ref else 0.0,
-        "heldout_accuracy": round(sum(1 for gold, pred in pairs if gold == pred) / len(pairs), 4),
+        "heldout_accuracy": round(num_right / len(heldout), 4),
     }
 
 

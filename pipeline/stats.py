@@ -5,7 +5,9 @@ pyarrow), manifest.json (disk sizes), stats.json (seen, drops per stage, and the
 `make tokenize` merges in) and config.json (the mixture). The numbers are written to report.json;
 report.md, report.html and the PNG plots beside them are renderings of it (report_html.py,
 report_plots.py). Where stats.json and the shards disagree, the report lists it under "checks"
-instead of silently picking one. Histograms use fixed bins, so memory does not grow with the corpus.
+instead of silently picking one. Memory does not grow with the corpus: one record batch is read at
+a time, histograms use fixed bins, counters are keyed by source, stage, reason, language and bucket,
+and examples are the first few per source (and per drop reason), cut to EXAMPLE_CHARS.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import collections
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -109,7 +111,7 @@ class ShardScan:
             key = (source, row["stage"], row["reason"])
             self.drops[key] += row["bytes_count"]
             self.drop_bytes[key] += row["bytes_sum"] or 0
-        for reason in sorted(set(batch.column("drop_reason").to_pylist())):
+        for reason in sorted(pc.unique(batch.column("drop_reason")).to_pylist()):
             rows = batch.filter(pc.equal(batch.column("drop_reason"), reason))
             self._add_examples(self.examples["dropped"].setdefault(f"{source}/{reason}", []), rows, NUM_DROPPED_EXAMPLES)
 
@@ -122,9 +124,18 @@ class ShardScan:
             slot.append({**row, "text": _shorten(row["text"]), "chars": len(row["text"])})
 
 
-def read_batches(path: str):
-    with pa.memory_map(path) as source:
-        reader = pa.ipc.open_file(source)
+def read_batches(path: str, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """A shard's record batches, one at a time (only `columns`, in file order, when given).
+
+    Read through a plain file, not a memory map: the mapped pages a pass touches count in the
+    process's resident memory until the map closes, so a memory-mapped pass over a large shard
+    looks like holding all of it. Memory is one record batch, whatever the shard's size."""
+    with pa.OSFile(path) as source:
+        options = None
+        if columns is not None:
+            names = pa.ipc.open_file(source).schema.names
+            options = pa.ipc.IpcReadOptions(included_fields=[names.index(c) for c in columns])
+        reader = pa.ipc.open_file(source, options=options)
         for i in range(reader.num_record_batches):
             yield reader.get_batch(i)
 

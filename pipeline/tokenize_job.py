@@ -4,9 +4,10 @@ Each corpus shard `<corpus>/<source>/part-i-of-N.arrow` becomes `<tokens>/<sourc
 uncompressed Arrow IPC (so the trainer memory-maps it), one row per document with its `id` and
 `tokens` (large_list of uint16 while the vocabulary fits 65,536 ids, else uint32). Token ids are
 the document's SentencePiece ids without BOS/EOS (the trainer adds EOS between documents).
-One shard maps to one shard, read and written batch by batch, so the output is byte-identical
-whatever the worker count. `manifest.json` lists the token shards; `stats.json` holds per-source
-documents, tokens and tokens per byte, and the same counts are merged into the corpus stats.json.
+One shard maps to one shard, read and written batch by batch (memory: one record batch, whatever
+the shard's size), so the output is byte-identical whatever the worker count. `manifest.json` lists
+the token shards; `stats.json` holds per-source documents, tokens and tokens per byte, and the same
+counts are merged into the corpus stats.json.
 """
 from __future__ import annotations
 
@@ -15,16 +16,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import sentencepiece as spm
 
 from pipeline.shards import join, write_batches_atomic, write_text_atomic
+from pipeline.stats import read_batches
 
 
 def token_schema(vocab_size: int) -> pa.Schema:
     token_type = pa.uint16() if vocab_size <= 1 << 16 else pa.uint32()
     return pa.schema([pa.field("id", pa.string(), nullable=False), pa.field("tokens", pa.large_list(token_type), nullable=False)])
+
+
+# Characters per SentencePiece encode call (see _EncodeShardFn._encode): about 0.4M tokens.
+ENCODE_CHARS = 1 << 20
 
 
 class _EncodeShardFn(beam.DoFn):
@@ -36,24 +43,43 @@ class _EncodeShardFn(beam.DoFn):
         self._schema = token_schema(self._sp.get_piece_size())
 
     def _batches(self, relpath: str, counts: dict[str, int]) -> Iterator[pa.RecordBatch]:
-        with pa.memory_map(join(self._corpus_dir, relpath)) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
-                for start in range(0, batch.num_rows, self._batch_docs):
-                    part = batch.slice(start, self._batch_docs)
-                    texts = part.column("text").to_pylist()
-                    ids = self._sp.encode(texts, out_type=int, num_threads=1)
-                    counts["tokens"] += sum(map(len, ids))
-                    counts["text_bytes"] += pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
-                    tokens = pa.array(ids, type=self._schema.field("tokens").type)
-                    yield pa.record_batch([part.column("id"), tokens], schema=self._schema)
+        for batch in read_batches(join(self._corpus_dir, relpath), ["id", "text"]):
+            for start in range(0, batch.num_rows, self._batch_docs):
+                part = batch.slice(start, self._batch_docs)
+                tokens = self._encode(part.column("text"), counts)
+                counts["text_bytes"] += pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
+                yield pa.record_batch([part.column("id"), tokens], schema=self._schema)
+
+    def _encode(self, texts: pa.Array, counts: dict[str, int]) -> pa.Array:
+        """The token lists of `texts`, encoded at most ENCODE_CHARS characters a call: SentencePiece
+        returns a Python int per token (about 36 bytes), so batch_docs books at once would hold
+        gigabytes; each call's ids become a compact Arrow array at once."""
+        token_type = self._schema.field("tokens").type
+        pieces = []
+        for lo, hi in _spans(pa.compute.utf8_length(texts).to_numpy(zero_copy_only=False), ENCODE_CHARS):
+            ids = self._sp.encode(texts.slice(lo, hi - lo).to_pylist(), out_type=int, num_threads=1)
+            counts["tokens"] += sum(map(len, ids))
+            pieces.append(pa.array(ids, type=token_type))
+        return pa.concat_arrays(pieces) if pieces else pa.array([], type=token_type)
 
     def process(self, item: tuple[str, str]):
         source, relpath = item
         counts = {"tokens": 0, "text_bytes": 0}
         entry = write_batches_atomic(self._out_dir, relpath, self._schema, self._batches(relpath, counts), compression=None)
         yield {**entry, "source": source, **counts}
+
+
+def _spans(lengths: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Consecutive [lo, hi) row ranges of at most `limit` characters each (a longer text alone)."""
+    spans, lo, used = [], 0, 0
+    for i, n in enumerate(lengths.tolist()):
+        if i > lo and used + n > limit:
+            spans.append((lo, i))
+            lo, used = i, 0
+        used += n
+    if len(lengths):
+        spans.append((lo, len(lengths)))
+    return spans
 
 
 def _finalize(entries: list[dict[str, Any]], out_dir: str, corpus_dir: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ space, whitespace-only pieces allowed, fixed special ids (config: unk 0, bos 1, 
 
 The training text is drawn from the corpus shards in the mixture's proportions, deterministically:
 within a source, documents are taken in the order of a stable hash of their id until the source's
-share of `tokenizer.sample_chars` is reached.
+share of `tokenizer.sample_chars` is reached. The shards are streamed batch by batch (sample_texts),
+so memory is bounded by the sample, never by the corpus.
 """
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import pyarrow as pa
+import numpy as np
+import pyarrow.compute as pc
 import sentencepiece as spm
 import xxhash
 
 from pipeline.config import CorpusConfig, TokenizerConfig
 from pipeline.shards import write_text_atomic
-from pipeline.verify import read_shard
+from pipeline.stats import read_batches
 
 MODEL_NAME = "tokenizer.model"
 CARD_NAME = "card.json"
@@ -56,23 +58,95 @@ def source_budgets(sources: list[str], cfg: CorpusConfig) -> dict[str, int]:
 
 
 def sample_texts(shards: list[str], budget: int) -> Iterator[str]:
-    """Documents in stable-hash order of their ids until `budget` characters (deterministic)."""
-    order = []
+    """Documents in stable-hash order of their ids until `budget` characters (deterministic).
+
+    The order is xxh64(id), then shard, then row; a document is taken while fewer than `budget`
+    characters were taken before it, so the last one may cross the budget. Which documents are
+    taken depends on the ids and texts alone, not on how they are spread over shards. Streamed: a
+    first pass over the shards, batch by batch, keeps only the hash-smallest documents that can
+    still be in the sample (three numbers each); a second pass copies their texts to a temporary
+    file, read back in hash order. Memory: one record batch plus the sample's keys."""
+    shard_ix, rows = _sample_rows(shards, budget)
+    with tempfile.TemporaryFile() as spool:
+        where: dict[tuple[int, int], tuple[int, int]] = {}
+        for shard_index, path in enumerate(shards):
+            wanted = np.sort(rows[shard_ix == shard_index])
+            if len(wanted):
+                where.update(((shard_index, row), span) for row, span in _spool_rows(path, wanted, spool))
+        for key in zip(shard_ix.tolist(), rows.tolist()):
+            offset, size = where[key]
+            spool.seek(offset)
+            yield spool.read(size).decode("utf-8")
+
+
+def _sample_rows(shards: list[str], budget: int) -> tuple[np.ndarray, np.ndarray]:
+    """(shard index, row) of each sampled document, in sample order."""
+    prefix = _HashPrefix(budget)
     for shard_index, path in enumerate(shards):
-        ids = read_shard(path).column("id").to_pylist()
-        order += [(xxhash.xxh64_intdigest(doc_id.encode("utf-8")), shard_index, row) for row, doc_id in enumerate(ids)]
-    order.sort()
-    tables: dict[int, pa.Table] = {}
-    used = 0
-    for _, shard_index, row in order:
-        if used >= budget:
-            return
-        if shard_index not in tables:
-            tables[shard_index] = read_shard(shards[shard_index])
-        table = tables[shard_index]
-        text = table.column("text")[row].as_py()
-        used += len(text)
-        yield text
+        start = 0
+        for batch in read_batches(path, ["id", "text"]):
+            ids = batch.column("id").to_pylist()
+            keys = np.fromiter((xxhash.xxh64_intdigest(i.encode("utf-8")) for i in ids), np.uint64, len(ids))
+            take = prefix.candidates(keys)
+            if len(take):
+                lengths = pc.utf8_length(batch.column("text")).to_numpy(zero_copy_only=False)[take]
+                prefix.add(keys[take], lengths, shard_index, start + take)
+            start += len(ids)
+    return prefix.result()
+
+
+class _HashPrefix:
+    """The documents in (hash, shard, row) order while fewer than `budget` characters come before
+    them, as numbers only. Candidates wait in a buffer and are merged in bulk, so a long stream
+    costs a sort per MERGE_MIN candidates at most, not one per record batch."""
+
+    MERGE_MIN = 1 << 16
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._kept = [np.empty(0, np.uint64)] + [np.empty(0, np.int64)] * 3  # key, chars, shard, row
+        self._pending: list[list[np.ndarray]] = []
+        self._num_pending = 0
+        self._full = budget <= 0  # nothing more can enter below the largest kept hash (none: nothing)
+
+    def candidates(self, keys: np.ndarray) -> np.ndarray:
+        """Positions of the `keys` that may still enter (the buffer is checked again at merge)."""
+        if not self._full:
+            return np.arange(len(keys))
+        return np.flatnonzero(keys < self._kept[0][-1]) if len(self._kept[0]) else np.empty(0, np.int64)
+
+    def add(self, keys: np.ndarray, chars: np.ndarray, shard: int, rows: np.ndarray) -> None:
+        self._pending.append([keys, chars.astype(np.int64), np.full(len(keys), shard, np.int64), rows.astype(np.int64)])
+        self._num_pending += len(keys)
+        if self._num_pending >= max(self.MERGE_MIN, len(self._kept[0])):
+            self._merge()
+
+    def _merge(self) -> None:
+        key, chars, shard, row = (np.concatenate([kept, *(p[i] for p in self._pending)]) for i, kept in enumerate(self._kept))
+        order = np.lexsort((row, shard, key))
+        chars_before = np.cumsum(chars[order]) - chars[order]
+        keep = order[chars_before < self._budget]  # a prefix of the order
+        self._kept = [key[keep], chars[keep], shard[keep], row[keep]]
+        self._pending, self._num_pending = [], 0
+        self._full = int(self._kept[1].sum()) >= self._budget
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(shard index, row) of the sample, in its order."""
+        if self._pending:
+            self._merge()
+        return self._kept[2], self._kept[3]
+
+
+def _spool_rows(path: str, rows: np.ndarray, spool: Any) -> Iterator[tuple[int, tuple[int, int]]]:
+    """Append the texts of `rows` (sorted) of one shard to `spool`: (row, (offset, size)) each."""
+    start = 0
+    for batch in read_batches(path, ["text"]):
+        local = rows[(rows >= start) & (rows < start + batch.num_rows)] - start
+        for row, text in zip(local.tolist(), batch.column("text").take(local).to_pylist()):
+            data, offset = text.encode("utf-8"), spool.tell()
+            spool.write(data)
+            yield start + row, (offset, len(data))
+        start += batch.num_rows
 
 
 def _lines(text: str, max_len: int) -> Iterator[str]:

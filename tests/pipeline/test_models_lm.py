@@ -19,6 +19,7 @@ import pytest
 from filters.perplexity import PerplexityScorer
 from pipeline.config import ModelsConfig, WikipediaConfig
 from pipeline.document import ARROW_SCHEMA, Document, documents_to_table
+from pipeline import models_lm
 from pipeline.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
 from tests.filters.test_perplexity import SPAM, TINY_CFG, english_like, kenlm_binaries, tiny_model  # noqa: F401 (fixtures)
 
@@ -188,3 +189,58 @@ def test_real_wikipedia_heldout_scores_lower_than_spam(shared_samples: Path, ken
     # All real pages but one in the tail: a page of phone numbers ("+7 (926)", digits normalized
     # to 0) scores near the held-out median on this small model.
     assert sum(p < summary["cutoffs"][1] for p in cc_pages) <= 1, (summary["cutoffs"], cc_pages)
+
+
+# _sample_lines: the SentencePiece sample, drawn by streaming
+
+def _lines_file(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _oracle_sample(lines: list[str], max_lines: int, max_chars: int, seed: int) -> list[int]:
+    """The definition, on the whole list at once: lines in splitmix64 order of (seed, index) while
+    fewer than max_chars characters were taken before, at most max_lines lines."""
+    mask = (1 << 64) - 1
+
+    def splitmix64(i: int) -> int:
+        z = ((i + 1) * 0x9E3779B97F4A7C15 + seed) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    taken, chars = [], 0
+    for i in sorted(range(len(lines)), key=splitmix64):
+        if chars >= max_chars or len(taken) == max_lines:
+            break
+        if len(lines[i].encode("utf-8")) <= models_lm.SP_MAX_SENTENCE_BYTES:
+            taken.append(i)
+            chars += len(lines[i])
+    return sorted(taken)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 18])
+def test_sample_lines_matches_its_definition_whatever_the_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int):
+    monkeypatch.setattr(models_lm, "SAMPLE_CHUNK_LINES", chunk)
+    lines = [f"line {i} " + "x" * (i * 7 % 23) for i in range(300)]
+    lines[5] = "é" * (models_lm.SP_MAX_SENTENCE_BYTES // 2 + 1)  # too many bytes: SentencePiece skips it
+    path = _lines_file(tmp_path / "lines.txt", lines)
+    for max_lines, max_chars in ((1000, 10**9), (1000, 900), (40, 10**9), (25, 600), (1000, 0)):
+        got = models_lm._sample_lines(path, max_lines, max_chars, seed=1).tolist()
+        assert got == _oracle_sample(lines, max_lines, max_chars, seed=1), (max_lines, max_chars)
+
+
+def test_sample_lines_takes_every_line_that_fits(tmp_path: Path):
+    lines = [f"paragraph {i}" for i in range(50)]
+    path = _lines_file(tmp_path / "lines.txt", lines)
+    assert models_lm._sample_lines(path, 1000, 10**6, seed=1).tolist() == list(range(50))
+    other_seed = models_lm._sample_lines(path, 10, 10**6, seed=2).tolist()
+    assert len(other_seed) == 10 and other_seed != models_lm._sample_lines(path, 10, 10**6, seed=1).tolist()
+
+
+def test_sampled_training_is_deterministic(kenlm_binaries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(models_lm, "SP_SAMPLE_CHARS", 20_000)  # well under the input: a real sample
+    texts = english_like(8, 200)
+    runs = [train_language_model("en", iter(texts), tmp_path / name, TINY_CFG, *kenlm_binaries) for name in "ab"]
+    assert sha256(runs[0]["sp_model"]) == sha256(runs[1]["sp_model"]) and runs[0]["cutoffs"] == runs[1]["cutoffs"]
+    assert runs[0]["num_docs"] == 200  # the sample is SentencePiece's only: every document is trained on or scored

@@ -71,8 +71,10 @@ def test_llama_tokenizer_gives_the_same_ids(sample_tokens):
 
 
 def test_training_is_deterministic(sample_corpus, tmp_path):
-    a = _tokenize(sample_corpus, tmp_path / "a", 600, "--output", str(tmp_path / "a" / "t"))[0]
-    b = _tokenize(sample_corpus, tmp_path / "b", 600, "--output", str(tmp_path / "b" / "t"))[0]
+    corpus = tmp_path / "corpus"
+    shutil.copytree(sample_corpus, corpus)  # the job writes token counts into the corpus stats, which test_stats reads
+    a = _tokenize(corpus, tmp_path / "a", 600, "--output", str(tmp_path / "a" / "t"))[0]
+    b = _tokenize(corpus, tmp_path / "b", 600, "--output", str(tmp_path / "b" / "t"))[0]
     assert (a / "tokenizer.model").read_bytes() == (b / "tokenizer.model").read_bytes()
 
 
@@ -119,3 +121,56 @@ def test_token_shards_are_memory_mapped_without_copies(sample_tokens):
 
 def test_missing_corpus_is_one_line(tmp_path):
     assert main(["tokenize", "--corpus", str(tmp_path / "none")]) == 2
+
+
+# sample_texts: the training sample, streamed batch by batch
+
+def _shard(path: Path, ids: list[str], texts: list[str], batch_rows: int) -> str:
+    from pipeline.document import ARROW_SCHEMA
+
+    n = len(ids)
+    table = pa.table({"id": ids, "source": ["c4"] * n, "text": texts, "url": [None] * n, "created": [None] * n,
+                      "lang": ["en"] * n, "lang_score": [None] * n, "metadata": ["{}"] * n, "perplexity": [None] * n,
+                      "ppl_bucket": [None] * n, "wiki_ref_prob": [None] * n}, schema=ARROW_SCHEMA)
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, ARROW_SCHEMA, options=options) as writer:
+        writer.write_table(table, max_chunksize=batch_rows)
+    return str(path)
+
+
+def _oracle(docs: list[tuple[str, str]], budget: int) -> list[str]:
+    """The definition on the whole list: documents in xxh64(id) order while fewer than `budget`
+    characters were taken before."""
+    import xxhash
+
+    taken, used = [], 0
+    for _, text in sorted(docs, key=lambda d: xxhash.xxh64_intdigest(d[0].encode("utf-8"))):
+        if used >= budget:
+            break
+        taken.append(text)
+        used += len(text)
+    return taken
+
+
+@pytest.mark.parametrize("merge_min", [1, 5, 1 << 16])
+def test_sample_texts_is_the_hash_order_prefix_whatever_the_shard_layout(tmp_path, monkeypatch, merge_min):
+    from pipeline.tokenizer import _HashPrefix, sample_texts
+
+    monkeypatch.setattr(_HashPrefix, "MERGE_MIN", merge_min)
+
+    docs = [(f"doc-{i}", f"text {i} " + "ü" * (i * 13 % 41)) for i in range(400)]
+    layouts = {"one": [docs], "four": [docs[i::4] for i in range(4)], "uneven": [docs[:7], docs[7:300], docs[300:]]}
+    for name, parts in layouts.items():
+        shards = [_shard(tmp_path / f"{name}-{k}.arrow", [d[0] for d in part], [d[1] for d in part], batch_rows=16)
+                  for k, part in enumerate(parts)]
+        for budget in (0, 1, 500, 4000, 10**9):
+            assert list(sample_texts(shards, budget)) == _oracle(docs, budget), (name, budget)
+
+
+def test_encode_spans_bound_the_characters_per_call():
+    from pipeline.tokenize_job import _spans
+
+    assert _spans(np.array([3, 3, 3, 3]), 6) == [(0, 2), (2, 4)]
+    assert _spans(np.array([10, 1, 1, 9]), 6) == [(0, 1), (1, 3), (3, 4)]  # a longer text goes alone
+    assert _spans(np.array([0, 0, 5]), 5) == [(0, 3)]
+    assert _spans(np.array([], dtype=np.int64), 5) == []
