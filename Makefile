@@ -7,13 +7,15 @@ OUT    ?= out/corpus
 CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
+# Local worker processes for corpus, models and tokenize (the engine: pipeline/runners.py).
+WORKERS ?= 1
 
 .PHONY: setup corpus models tokenize pretrain stats all sample bad-fixtures test clean
 
 setup:
 	@bash scripts/setup.sh
 
-JOB_ARGS = --input "$(INPUT)" --output "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(BEAM_ARGS)
+JOB_ARGS = --input "$(INPUT)" --output "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) --workers $(WORKERS) $(BEAM_ARGS)
 
 # The corpus job on the bundled sample (or INPUT=<dir>), into OUT; trains the CommonCrawl models
 # first when they are missing or were made from another input or config.
@@ -29,7 +31,7 @@ models: setup
 # then encode the corpus in OUT into memory-mappable token shards.
 TOKENIZER_ARGS ?=
 tokenize: setup
-	$(PY) -m pipeline.cli tokenize --corpus "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) $(TOKENIZER_ARGS) $(BEAM_ARGS)
+	$(PY) -m pipeline.cli tokenize --corpus "$(OUT)" --config "$(CONFIG)" $(foreach s,$(SET),--set $(s)) --workers $(WORKERS) $(TOKENIZER_ARGS) $(BEAM_ARGS)
 
 # Train the tiny LLaMA preset on the bundled sample's token shards (`make tokenize` first);
 # PRETRAIN_CONFIG=pretrain_1b etc. for the larger presets, PRETRAIN_ARGS="--fresh" to restart.

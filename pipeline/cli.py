@@ -21,14 +21,11 @@ import apache_beam as beam  # noqa: E402
 import yaml  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
-from pipeline.config import ALL_SOURCES, config_to_json, load_config  # noqa: E402
+from pipeline.config import ALL_SOURCES, absolute_path, absolute_paths, config_to_json, is_uri, load_config  # noqa: E402
 from pipeline.inputs import discover  # noqa: E402
+from pipeline.runners import engine_flags, resolve_runner  # noqa: E402
 from pipeline.shards import TMP_PREFIX, write_text_atomic  # noqa: E402
 from pipeline.stats import add_stats_parser, run_stats_command  # noqa: E402
-
-# FnApiRunner never reaches for the network; the name "DirectRunner" first tries to download Prism.
-DEFAULT_RUNNER = "FnApiRunner"
-
 
 def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help)
@@ -36,14 +33,18 @@ def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argpar
     p.add_argument("--output", help="corpus output folder (default: the config's)")
     p.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
-    p.epilog = "Any other flag (--runner, --direct_num_workers, ...) goes to Beam's PipelineOptions untouched."
+    _add_workers(p)
     return p
 
 
+def _add_workers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="run on N local worker processes (make WORKERS=N)")
+    p.epilog = ("Any other flag (--runner, --job_endpoint, ...) goes to Beam's PipelineOptions untouched; "
+                "--runner=DaskRunner is pipeline.runners.DaskRunner.")
+
+
 def beam_options(beam_args: list[str]) -> PipelineOptions:
-    flags = list(beam_args)
-    if not any(f == "--runner" or f.startswith("--runner=") for f in flags):
-        flags.append(f"--runner={DEFAULT_RUNNER}")
+    flags = resolve_runner(list(beam_args))
     if not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
         flags.append("--default_sdk_harness_log_level=WARNING")  # worker processes log every bundle at INFO
     return PipelineOptions(flags=flags)
@@ -75,7 +76,7 @@ def worker_user_error(exc: BaseException) -> str | None:
     as itself; out-of-process ones wrap its traceback, whose last line then names it."""
     if type(exc) is ValueError:  # exactly: UnicodeError, JSONDecodeError, ArrowInvalid are bugs here
         return str(exc)
-    if isinstance(exc, RuntimeError):
+    if isinstance(exc, RuntimeError):  # the portable runner and multi-process workers
         found = _WORKER_VALUE_ERROR.findall(str(exc))
         if found:
             return found[-1]
@@ -92,15 +93,17 @@ def _load(args: argparse.Namespace):
 
 
 def _load_config(preset: str, overrides: list[str]):
+    """The config with every local path made absolute here, at launch: workers on a cluster (or in
+    a worker pool started elsewhere) do not share the launcher's working folder."""
     try:
-        return load_config(preset, overrides)
+        return absolute_paths(load_config(preset, overrides))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); fix the file or give another --config") from None
 
 
 def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) -> dict:
     """The corpus job for `sources` of cfg.input into `out`; returns stats.json's content."""
-    cfg = dataclasses.replace(cfg, sources=tuple(sources), output=out)
+    cfg = absolute_paths(dataclasses.replace(cfg, sources=tuple(sources), output=out))  # callers may pass relative paths
     inputs = discover(cfg.input, cfg.sources)
     if not any(sf.files for sf in inputs):
         raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; see README 'Input layout'")
@@ -116,7 +119,14 @@ def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) 
                              "run `make models`") from None
     _prepare_output(cfg.output)
     write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
-    run_job(beam_options(beam_args), lambda p: build_corpus(p, cfg, inputs, models))
+    try:
+        run_job(beam_options(beam_args), lambda p: build_corpus(p, cfg, inputs, models))
+    except BaseException:
+        # Staged text a failed run leaves is never an output; a killed run's is replaced by the next.
+        from pipeline.staging import remove_staging
+
+        remove_staging(cfg.output)
+        raise
     with open(os.path.join(cfg.output, "stats.json"), encoding="utf-8") as f:
         return json.load(f)
 
@@ -153,7 +163,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     from pipeline.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
 
     cfg = _load_config(args.config, list(args.overrides))
-    corpus = args.corpus or cfg.output
+    corpus = absolute_path(args.corpus) or cfg.output
     try:
         corpus_shards(corpus)  # a clear error before anything runs when the corpus is missing
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -165,7 +175,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
         card = train_tokenizer(corpus, cfg)
         print(f"tokenizer: {card['vocabulary']['size']} pieces from {sum(s['chars'] for s in card['sample'].values()):,} "
               f"characters -> {model}")
-    out = args.output or cfg.tokens.dir
+    out = absolute_path(args.output) or cfg.tokens.dir
     _prepare_output(out)
     run_job(beam_options(beam_args), lambda p: build_encode(p, model, corpus, out, cfg.tokens.batch_docs))
     with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
@@ -177,7 +187,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
 
 
 def _note_unread_folders(cfg) -> None:
-    if "://" in cfg.input:
+    if is_uri(cfg.input):
         return
     unread = [s for s in ALL_SOURCES if s not in cfg.sources and os.path.isdir(os.path.join(cfg.input, s))]
     if unread:
@@ -185,7 +195,7 @@ def _note_unread_folders(cfg) -> None:
 
 
 def _prepare_output(out: str) -> None:
-    if "://" in out:
+    if is_uri(out):
         return
     try:
         os.makedirs(out, exist_ok=True)
@@ -247,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
     tok.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
     tok.add_argument("--retrain", action="store_true", help="train the tokenizer again even if one exists")
+    _add_workers(tok)
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     add_stats_parser(sub)
@@ -254,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command not in ("corpus", "models", "tokenize") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if args.command in ("corpus", "models", "tokenize"):
+            rest = engine_flags(args.workers, rest)
         if args.command == "corpus":
             run_corpus(args, rest)
         elif args.command == "models":

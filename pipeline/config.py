@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -29,7 +30,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 @dataclasses.dataclass(frozen=True)
 class ShardsConfig:
-    num_shards: int = 8  # kept shards per source; a document's shard is a stable hash of its id
+    num_shards: int = 8  # kept shards per source: equal, contiguous slices of its documents in input order
     num_dropped_shards: int = 1  # per source, under <out>/dropped/<source>/
     write_dropped: bool = True  # at scale, turn off and keep only the counts
     batch_rows: int = 1000  # rows per Arrow record batch inside a shard
@@ -426,6 +427,45 @@ def load_config(preset: str = "sample", overrides: list[str] | tuple[str, ...] =
     for item in overrides:
         data = _deep_merge(data, _parse_override(item))
     return _from_dict(cls, data)
+
+
+# Config keys that name a local file or folder. A cluster's workers do not share the launcher's
+# working folder, so the launcher makes these absolute (absolute_paths); a path with a scheme
+# (gs://, s3://, hdfs://) is a URI that Beam's FileSystems opens anywhere, and stays as given.
+PATH_KEYS = ("input", "output", "models.dir", "models.wikipedia_corpus", "tokenizer.dir", "tokens.dir", "c4.badwords_file")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(path: str) -> bool:
+    """A path with a scheme (gs://bucket/x, s3://..., hdfs://...), not a local one."""
+    return bool(_SCHEME.match(path))
+
+
+def absolute_path(path: str | None) -> str | None:
+    """`path` made absolute against the working folder; URIs, None and "" (unset) as given."""
+    if not path or is_uri(path):
+        return path
+    return os.path.abspath(path)
+
+
+def absolute_paths(cfg: CorpusConfig) -> CorpusConfig:
+    """cfg with every PATH_KEYS entry absolute: the same job then reads and writes the same files
+    from any worker's working folder."""
+    for key in PATH_KEYS:
+        cfg = _replace_key(cfg, key.split("."), absolute_path(_get_key(cfg, key)))
+    return cfg
+
+
+def _get_key(cfg: Any, key: str) -> Any:
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def _replace_key(cfg: Any, parts: list[str], value: Any) -> Any:
+    if len(parts) > 1:
+        value = _replace_key(getattr(cfg, parts[0]), parts[1:], value)
+    return dataclasses.replace(cfg, **{parts[0]: value})
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

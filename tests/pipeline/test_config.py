@@ -1,8 +1,10 @@
+import dataclasses
 import json
+import typing
 
 import pytest
 
-from pipeline.config import CorpusConfig, config_to_json, load_config
+from pipeline.config import PATH_KEYS, CorpusConfig, absolute_paths, config_to_json, is_uri, load_config
 
 
 def test_sample_preset_is_default_and_valid():
@@ -66,3 +68,34 @@ def test_float_written_without_a_dot_is_a_number():
     assert load_config("sample", ["commoncrawl.lang_threshold=5e-1"]).commoncrawl.lang_threshold == 0.5
     with pytest.raises(ValueError, match="expected a number"):
         load_config("sample", ["commoncrawl.lang_threshold=high"])
+
+
+def test_local_paths_are_made_absolute_and_uris_pass_through(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = absolute_paths(load_config("sample", ["input=raw", "output=gs://bucket/corpus", "models.dir=../models",
+                                                "c4.badwords_file=words.txt", "tokens.dir=hdfs://nn/tokens"]))
+    assert cfg.input == str(tmp_path / "raw") and cfg.models.dir == str(tmp_path.parent / "models")
+    assert cfg.c4.badwords_file == str(tmp_path / "words.txt") and cfg.tokenizer.dir == str(tmp_path / "out" / "tokenizer")
+    assert cfg.output == "gs://bucket/corpus" and cfg.tokens.dir == "hdfs://nn/tokens"
+    assert cfg.models.wikipedia_corpus == ""  # unset stays unset
+    assert absolute_paths(load_config("sample")).c4.badwords_file is None
+    assert absolute_paths(cfg) == cfg
+    assert is_uri("s3://b/k") and is_uri("file:///x") and not is_uri("data/x") and not is_uri("/a/b://c")
+
+
+def test_every_path_key_is_made_absolute():
+    """A new config key naming a file or folder must join PATH_KEYS, or workers elsewhere miss it."""
+    fields: dict[str, object] = {}
+
+    def walk(cls: type, prefix: str = "") -> None:
+        for name, tp in typing.get_type_hints(cls).items():
+            if dataclasses.is_dataclass(tp):
+                walk(tp, prefix + name + ".")
+            else:
+                fields[prefix + name] = tp
+
+    walk(CorpusConfig)
+    path_words = ("dir", "file", "input", "output", "corpus", "path")
+    path_like = {key for key, tp in fields.items() if tp in (str, str | None) and key.rsplit(".", 1)[-1].endswith(path_words)}
+    assert path_like <= set(PATH_KEYS), f"add {sorted(path_like - set(PATH_KEYS))} to pipeline.config.PATH_KEYS"
+    assert set(PATH_KEYS) <= set(fields)
