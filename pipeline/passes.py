@@ -72,9 +72,34 @@ class _Keys:
             yield KEYS, bucket, self._buckets[bucket]
 
 
-def _counts(source: str, counts: collections.Counter) -> Iterator[tuple]:
-    for (stage, reason), n in sorted(counts.items()):
-        yield COUNT, (source, stage, reason), n
+class _Route:
+    """One pass's outcomes for one file: kept documents to a staged file (and their keys), drops
+    to another (written when the run keeps dropped documents), every drop counted by stage and
+    reason."""
+
+    def __init__(self, out_dir: str, task: FileTask, kinds: tuple[str, str], key_step: KeyedStep | None,
+                 write_dropped: bool) -> None:
+        self._source = task.source
+        self.kept = StagedWriter(out_dir, staged_relpath(task.source, task.index, kinds[0]), dropped=False)
+        self.drops = StagedWriter(out_dir, staged_relpath(task.source, task.index, kinds[1]), True, write_dropped)
+        self.keys = _Keys(key_step, task.index, out_dir)
+        self.counts: collections.Counter = collections.Counter()
+
+    def add(self, out: Document | Dropped) -> None:
+        if isinstance(out, Dropped):
+            self.counts[(out.stage, out.reason.value)] += 1
+            self.drops.add(out)
+        else:
+            self.keys.add(out, self.kept.num_rows)
+            self.kept.add(out)
+
+    def close(self) -> tuple[int, int]:
+        return self.kept.close(), self.drops.close()
+
+    def records(self) -> Iterator[tuple]:
+        for (stage, reason), n in sorted(self.counts.items()):
+            yield COUNT, (self._source, stage, reason), n
+        yield from self.keys.records()
 
 
 class ReadAndStage(beam.DoFn):
@@ -98,22 +123,13 @@ class ReadAndStage(beam.DoFn):
 
     def process(self, task: FileTask) -> Iterator[tuple]:
         plan = self._plan
-        kept = StagedWriter(self._out, staged_relpath(task.source, task.index, "read"), dropped=False)
-        drops = StagedWriter(self._out, staged_relpath(task.source, task.index, "dropped0"), True, self._write_dropped)
-        keys, counts = _Keys(self._first_step, task.index, self._out), collections.Counter()
+        route = _Route(self._out, task, ("read", "dropped0"), self._first_step, self._write_dropped)
         for item in read_records(task.source, plan.parse_file, task.path, task.rel, plan.parse_cfg):
-            counts[(SEEN, "")] += 1
-            out = self._process_one(item)
-            if isinstance(out, Dropped):
-                counts[(out.stage, out.reason.value)] += 1
-                drops.add(out)
-            else:
-                keys.add(out, kept.num_rows)
-                kept.add(out)
-        info = {"task": task, "rows": kept.close(), "dropped0": drops.close()}
-        yield from _counts(task.source, counts)
-        yield from keys.records()
-        yield FILE, task.index, info
+            route.counts[(SEEN, "")] += 1
+            route.add(self._process_one(item))
+        rows, dropped = route.close()
+        yield from route.records()
+        yield FILE, task.index, {"task": task, "rows": rows, "dropped0": dropped}
 
 
 def _decisions(grouped: dict[str, Iterable], num_steps: int) -> list[dict[int, list]]:
@@ -174,25 +190,17 @@ class FinishFile(beam.DoFn):
         task = info["task"]
         decisions = _decisions(grouped, len(self._steps))
         stats: list[dict[str, int]] = [dict() for _ in self._steps]
-        final = StagedWriter(self._out, staged_relpath(task.source, index, "final"), dropped=False)
-        drops = StagedWriter(self._out, staged_relpath(task.source, index, "dropped1"), True, self._write_dropped)
-        keys, counts = _Keys(UniqueIdsStep(task.source), index, self._out), collections.Counter()
+        route = _Route(self._out, task, ("final", "dropped1"), UniqueIdsStep(task.source), self._write_dropped)
         for row, doc in _staged_docs(self._out, info):
             out = _apply_steps(doc, row, self._steps, decisions, stats)
             for _, model_step in self._models:
                 if isinstance(out, Dropped):
                     break
                 out = model_step(out)
-            if isinstance(out, Dropped):
-                counts[(out.stage, out.reason.value)] += 1
-                drops.add(out)
-            else:
-                keys.add(out, final.num_rows)
-                final.add(out)
-        info = {**info, "final": final.close(), "dropped1": drops.close()}
-        yield from _counts(task.source, counts)
+            route.add(out)
+        final, dropped = route.close()
+        yield from route.records()
         for step, step_stats in zip(self._steps, stats):
             for name, value in sorted(step_stats.items()):
                 yield STAT, (task.source, step.name, name), value
-        yield from keys.records()
-        yield FILE, index, info
+        yield FILE, index, {**info, "final": final, "dropped1": dropped}
