@@ -42,7 +42,7 @@ from dedup.minhash_core import MinHasher, optimal_bands
 from pipeline.config import BookDedupConfig, MinHashConfig
 from pipeline.document import Document, DropReason, Dropped
 from pipeline.shards import AtomicArrowWriter
-from pipeline.staging import read_batches, staged_relpath
+from pipeline.staging import read_batches, release_memory, staged_relpath
 
 ROW_BITS = 32  # a position (file, row) travels as one int64: file << 32 | row
 
@@ -221,6 +221,7 @@ class _Verify(beam.DoFn):
         pairs = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], 1), axis=0)
         a, b = self._sides(first_file, pairs[:, 0]), self._sides(second_file, pairs[:, 1])
         passed = np.flatnonzero(_scores_pass(a, b, self._p))
+        release_memory()
         if passed.size:
             yield self._source, (pairs[passed, 0], pairs[passed, 1], a.lengths[passed], b.lengths[passed],
                                  [a.ids[i] for i in passed], [b.ids[i] for i in passed])
@@ -244,26 +245,48 @@ def _clusters(grouped, p: NearParams, source: str, step: str) -> Iterator[tuple]
     num_edges = len(codes) // 2
     graph = scipy.sparse.coo_matrix((np.ones(num_edges), (index[:num_edges], index[num_edges:])), shape=(len(nodes),) * 2)
     _, labels = scipy.sparse.csgraph.connected_components(graph, directed=False)
-    by_file: dict[int, tuple[list[int], list[tuple]]] = {}
     order = np.lexsort((nodes, labels))  # members of each component together, in position order
     bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
+    num_components = labels.max() + 1
+    keeper_of = np.zeros(num_components, dtype=np.int64)
+    cluster_ids, keeper_ids, sizes = [""] * num_components, [""] * num_components, np.zeros(num_components, np.int64)
     for start, end in zip(bounds[:-1], bounds[1:]):
         members = order[start:end]
         if p.keep == "longest":
             keeper = min(members, key=lambda m: (-lengths[m], ids[m], nodes[m]))
         else:
             keeper = min(members, key=lambda m: (ids[m], nodes[m]))
-        cluster_id = min(ids[m] for m in members)
-        for m in members:
-            file_index, row = decode_position(nodes[m])
-            rows, values = by_file.setdefault(file_index, ([], []))
-            rows.append(row)
-            values.append((cluster_id, ids[keeper], len(members), bool(m == keeper)))
+        component = labels[members[0]]
+        keeper_of[component], sizes[component] = keeper, len(members)
+        cluster_ids[component], keeper_ids[component] = min(ids[m] for m in members), ids[keeper]
         yield stat(source, step, "clusters", 1)
         yield stat(source, step, "max_cluster", len(members))
         yield stat(source, step, "documents_removed", len(members) - 1)
-    for file_index, (rows, values) in sorted(by_file.items()):
-        yield DECISION, file_index, rows, values
+    is_keeper = keeper_of[labels] == np.arange(len(nodes))
+    files, rows = nodes >> ROW_BITS, nodes & ((1 << ROW_BITS) - 1)
+    for file_index in np.unique(files).tolist():
+        chosen = np.flatnonzero(files == file_index)
+        used, local = np.unique(labels[chosen], return_inverse=True)
+        values = _MemberDecisions(local.astype(np.int32), is_keeper[chosen], [cluster_ids[c] for c in used],
+                                  [keeper_ids[c] for c in used], sizes[used].tolist())
+        yield DECISION, file_index, rows[chosen].tolist(), values
+
+
+@dataclasses.dataclass(frozen=True)
+class _MemberDecisions:
+    """One file's clustered documents, compactly: per row its component (an index into the
+    per-component lists) and whether it is the keeper. Iterating gives each row's decision
+    (cluster id, keeper id, cluster size, is keeper), as `MinHashStep.apply` reads it."""
+
+    components: np.ndarray
+    is_keeper: np.ndarray
+    cluster_ids: list[str]
+    keeper_ids: list[str]
+    sizes: list[int]
+
+    def __iter__(self) -> Iterator[tuple[str, str, int, bool]]:
+        for c, keeper in zip(self.components.tolist(), self.is_keeper.tolist()):
+            yield self.cluster_ids[c], self.keeper_ids[c], self.sizes[c], keeper
 
 
 class _Decide(beam.PTransform):

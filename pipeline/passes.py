@@ -24,7 +24,7 @@ from filters.filter_documents import run_checks
 from pipeline.document import Document, Dropped
 from pipeline.plan import SourcePlan
 from pipeline.stages import read_records
-from pipeline.staging import BATCH_ROWS, StagedWriter, read_documents, staged_relpath
+from pipeline.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
 
 COUNT, FILE, KEYS = "count", "file", "keys"
 SEEN = "_seen"  # the COUNT stage that counts what the reader emitted
@@ -128,6 +128,7 @@ class ReadAndStage(beam.DoFn):
             route.counts[(SEEN, "")] += 1
             route.add(self._process_one(item))
         rows, dropped = route.close()
+        release_memory()
         yield from route.records()
         yield FILE, task.index, {"task": task, "rows": rows, "dropped0": dropped}
 
@@ -172,6 +173,7 @@ class ReplayKeys(beam.DoFn):
             doc = _apply_steps(doc, row, self._earlier, decisions, scratch)
             if not isinstance(doc, Dropped):
                 keys.add(doc, row)
+        release_memory()
         yield from keys.records()
 
 
@@ -199,6 +201,7 @@ class FinishFile(beam.DoFn):
                 out = model_step(out)
             route.add(out)
         final, dropped = route.close()
+        release_memory()
         yield from route.records()
         for step, step_stats in zip(self._steps, stats):
             for name, value in sorted(step_stats.items()):

@@ -119,6 +119,12 @@ def read_documents(out_dir: str, relpath: str) -> Iterator[list[Document]]:
         yield [Document(*row) for row in zip(*columns)]
 
 
+def release_memory() -> None:
+    """Hand Arrow's freed buffers back to the system after a file: its pool otherwise keeps the
+    high-water mark of the largest batch any pass met, for the life of the worker."""
+    pa.default_memory_pool().release_unused()
+
+
 def remove_staging(out_dir: str) -> None:
     folder = join(out_dir, STAGING_DIR)
     if FileSystems.exists(folder):
