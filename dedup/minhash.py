@@ -42,7 +42,7 @@ from dedup.minhash_core import MinHasher, optimal_bands
 from pipeline.config import BookDedupConfig, MinHashConfig
 from pipeline.document import Document, DropReason, Dropped
 from pipeline.shards import AtomicArrowWriter
-from pipeline.staging import read_batches, release_memory, staged_relpath
+from pipeline.staging import read_rows, release_memory, staged_relpath
 
 ROW_BITS = 32  # a position (file, row) travels as one int64: file << 32 | row
 
@@ -146,18 +146,6 @@ def _bucket_candidates(grouped) -> Iterator[tuple[tuple[int, int], tuple[np.ndar
         yield (first_file, second_file), (chosen[:, 0], chosen[:, 1])
 
 
-def _read_sidecar_rows(out_dir: str, relpath: str, rows: np.ndarray) -> pa.Table:
-    """Rows (sorted unique) of one sidecar file."""
-    wanted, tables, offset = np.asarray(rows), [], 0
-    for batch in read_batches(out_dir, relpath):
-        end = offset + batch.num_rows
-        local = wanted[(wanted >= offset) & (wanted < end)] - offset
-        if local.size:
-            tables.append(pa.Table.from_batches([batch]).take(pa.array(local)))
-        offset = end
-    return pa.concat_tables(tables)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Side:
     """One side of a set of pairs, read from its sidecar: row per pair, aligned with the pairs."""
@@ -170,7 +158,7 @@ class _Side:
 
 def _side(out_dir: str, source: str, step: str, file_index: int, codes: np.ndarray) -> _Side:
     """The sidecar rows of `codes` (sorted unique positions in one file), in that order."""
-    table = _read_sidecar_rows(out_dir, staged_relpath(source, file_index, step), codes & ((1 << ROW_BITS) - 1))
+    table = read_rows(out_dir, staged_relpath(source, file_index, step), codes & ((1 << ROW_BITS) - 1))
     signatures = table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(codes), -1)
     shingles = None
     if "shingles" in table.column_names:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import posixpath
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
@@ -100,13 +101,14 @@ def read_batches(out_dir: str, relpath: str, start: int = 0, stop: int | None = 
         offset = end
 
 
-def read_rows(out_dir: str, relpath: str, rows: tuple[int, ...]) -> pa.Table:
-    """The given rows (sorted) of a staged file, reading only the batches that hold them."""
-    wanted, tables, offset = sorted(rows), [], 0
+def read_rows(out_dir: str, relpath: str, rows) -> pa.Table | None:
+    """The given rows (sorted, unique; any sequence of ints) of a staged file, in that order,
+    one record batch in memory at a time; None when `rows` is empty."""
+    wanted, tables, offset = np.asarray(rows, dtype=np.int64), [], 0
     for batch in read_batches(out_dir, relpath):
         end = offset + batch.num_rows
-        local = [r - offset for r in wanted if offset <= r < end]
-        if local:
+        local = wanted[(wanted >= offset) & (wanted < end)] - offset
+        if local.size:
             tables.append(pa.Table.from_batches([batch]).take(pa.array(local)))
         offset = end
     return pa.concat_tables(tables) if tables else None
