@@ -127,10 +127,10 @@ class ReadAndStage(beam.DoFn):
         for item in read_records(task.source, plan.parse_file, task.path, task.rel, plan.parse_cfg):
             route.counts[(SEEN, "")] += 1
             route.add(self._process_one(item))
-        rows, dropped = route.close()
+        _, dropped = route.close()
         release_memory()
         yield from route.records()
-        yield FILE, task.index, {"task": task, "rows": rows, "dropped0": dropped}
+        yield FILE, task.index, {"task": task, "dropped0": dropped}
 
 
 def _decisions(grouped: dict[str, Iterable], num_steps: int) -> list[dict[int, list]]:

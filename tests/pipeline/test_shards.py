@@ -50,7 +50,7 @@ def _stage(tmp_path, index, kind, items, dropped=False):
 
 def _info(index, final, dropped0=0, dropped1=0):
     task = FileTask("wikipedia", index, f"/in/{index}.xml", f"{index}.xml")
-    return {"task": task, "rows": final, "dropped0": dropped0, "final": final, "dropped1": dropped1}
+    return {"task": task, "dropped0": dropped0, "final": final, "dropped1": dropped1}
 
 
 def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
