@@ -1,23 +1,29 @@
 """Near-duplicate removal by MinHash LSH, decided from compact keys (and LLaMA's book rule).
 
-Everything that crosses a shuffle is a numpy array per file or per bucket, never one element per
-document or per band, so Beam's cost per element is paid a few times per file:
+The keys of every stage (band hashes, candidate pairs, verified edges) are numpy arrays spilled to
+staged Arrow files beside the documents (`OUT/_staging/<source>/<step>-<kind>/`, storage every
+worker reads, written whole or not at all); what crosses a shuffle is a reference to them (a file
+index, a bucket, a pair of files), a few per file. The local runner holds every shuffle in memory,
+so this keeps the job's memory to one bucket or one pair of files at a time, and the nodes of the
+final graph:
 
   1. Keys, beside each staged file: word n-gram shingles, MinHash signatures (dedup.minhash_core,
      equal to datasketch) per batch of the file's documents. Each document's id, length and
-     signature (and its shingle hashes when verification needs them) go to a sidecar Arrow file
-     next to the staged documents; its band hashes (64-bit XXH3 of the band's values, seeded by
-     the band index) go to their buckets as two arrays (hashes, positions) per file and bucket.
-  2. Candidates, per bucket: the arrays sorted by band hash; documents sharing a hash are
-     candidate pairs, every pair in a small group and a star from the smallest position in a
-     large one (`_group_pairs`: at most max(n(n-1)/2, n-1) pairs a group).
-  3. Verification per pair of files: the candidate pairs between two files meet in one group,
-     which reads both sides' rows from the two sidecars (staged storage, which every worker
-     reads) and decides (signature Jaccard estimate, true shingle Jaccard, or the book overlap
-     coefficient). Signatures and shingles never cross a shuffle: only 16 bytes per pair do.
-  4. Clusters: the verified edges of a source meet once and a union-find forms the connected
-     components in one pass (exact: `unconverged_nodes` is always 0). Only duplicate pairs are
-     there: 40 bytes and two ids each.
+     signature (and its shingle hashes when verification needs them) go to a sidecar Arrow file;
+     its band hashes (64-bit XXH3 of the band's values, seeded by the band index) with its row go
+     to the file's `bands` file, one record batch per bucket (hash % 64).
+  2. Candidates, per bucket (GroupByKey of file indices): that batch of every file, sorted by band
+     hash; documents sharing a hash are candidate pairs, every pair in a small group and a star
+     from the smallest position in a large one (`_group_pairs`: at most max(n(n-1)/2, n-1) pairs
+     a group), spilled to the bucket's `pairs` file, one record batch per pair of files.
+  3. Verification per pair of files (GroupByKey of (bucket, batch) references): the candidate
+     pairs between two files, both sides' signatures read from the two sidecars, decided
+     (signature Jaccard estimate, true shingle Jaccard, or the book overlap coefficient); the
+     verified edges spilled to the pair's `edges` file.
+  4. Clusters, once per source: the edge files read a pair of files at a time, each batch merged
+     into the components it touches (`_components`: exact connected components; the statistic
+     `unconverged_nodes` is always 0). Held: the clustered positions, their labels, then their
+     ids and lengths as Arrow columns.
   5. One document kept per cluster (the longest, or the smallest id), the others dropped (apply,
      beside the staged documents) with their cluster id and the kept id in metadata.
 
@@ -41,8 +47,8 @@ from dedup.hashing import book_shingles, normalize_for_exact
 from dedup.minhash_core import MinHasher, optimal_bands
 from pipeline.config import BookDedupConfig, MinHashConfig
 from pipeline.document import Document, DropReason, Dropped
-from pipeline.shards import AtomicArrowWriter
-from pipeline.staging import read_rows, release_memory, staged_relpath
+from pipeline.shards import AtomicArrowWriter, write_batches_atomic
+from pipeline.staging import read_batch, read_batches, read_rows, release_memory, spill_relpath, staged_relpath
 
 ROW_BITS = 32  # a position (file, row) travels as one int64: file << 32 | row
 
@@ -133,54 +139,79 @@ def _group_pairs(hashes: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(found, axis=1), axis=0)
 
 
-def _bucket_candidates(grouped) -> Iterator[tuple[tuple[int, int], tuple[np.ndarray, np.ndarray]]]:
-    """One bucket's (hashes, positions) arrays -> candidate pairs, keyed by the pair of files."""
-    parts = [record for records in grouped[1] for record in records]
-    if not parts:
-        return
-    pairs = _group_pairs(np.concatenate([h for h, _ in parts]), np.concatenate([q for _, q in parts]))
-    file_pairs = pairs >> ROW_BITS
-    keys, which = np.unique(file_pairs, axis=0, return_inverse=True)
-    for k, (first_file, second_file) in enumerate(keys.tolist()):
-        chosen = pairs[which.reshape(-1) == k]
-        yield (first_file, second_file), (chosen[:, 0], chosen[:, 1])
+BAND_SCHEMA = pa.schema([pa.field("hash", pa.uint64()), pa.field("row", pa.uint32())])
+PAIR_SCHEMA = pa.schema([pa.field("first", pa.int64()), pa.field("second", pa.int64())])
 
 
-@dataclasses.dataclass(frozen=True)
-class _Side:
-    """One side of a set of pairs, read from its sidecar: row per pair, aligned with the pairs."""
-
-    ids: list[str]
-    lengths: np.ndarray
-    signatures: np.ndarray  # (n, num_perm) uint32
-    shingles: list[np.ndarray] | None
+def _pair_batch(first: np.ndarray, second: np.ndarray) -> pa.RecordBatch:
+    return pa.record_batch([pa.array(first, pa.int64()), pa.array(second, pa.int64())], schema=PAIR_SCHEMA)
 
 
-def _side(out_dir: str, source: str, step: str, file_index: int, codes: np.ndarray) -> _Side:
-    """The sidecar rows of `codes` (sorted unique positions in one file), in that order."""
-    table = read_rows(out_dir, staged_relpath(source, file_index, step), codes & ((1 << ROW_BITS) - 1))
-    signatures = table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(codes), -1)
+def _pair_arrays(batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+    return batch.column(0).to_numpy(), batch.column(1).to_numpy()
+
+
+class _Candidates(beam.DoFn):
+    """One bucket: the band keys of every file that has some (read from the files' spilled band
+    keys) -> candidate pairs, spilled per pair of files; a reference to each goes on."""
+
+    def __init__(self, out_dir: str, source: str, step: str) -> None:
+        self._out, self._source, self._step = out_dir, source, step
+
+    def process(self, grouped):
+        bucket, file_lists = grouped
+        hashes, positions = [], []
+        for file_index in sorted({f for files in file_lists for f in files}):
+            batch = read_batch(self._out, spill_relpath(self._source, self._step, "bands", f"{file_index:06d}"), bucket)
+            hashes.append(batch.column(0).to_numpy())
+            positions.append(encode_position(file_index, 0) | batch.column(1).to_numpy().astype(np.int64))
+        pairs = _group_pairs(np.concatenate(hashes), np.concatenate(positions))
+        if not len(pairs):
+            return
+        file_pairs = pairs >> ROW_BITS
+        pairs = pairs[np.lexsort((file_pairs[:, 1], file_pairs[:, 0]))]  # each pair of files one run
+        keys, starts = np.unique(pairs >> ROW_BITS, axis=0, return_index=True)
+        bounds = np.r_[starts, len(pairs)]
+        writer = AtomicArrowWriter(self._out, spill_relpath(self._source, self._step, "pairs", f"{bucket:06d}"),
+                                   PAIR_SCHEMA, None)
+        for k, (first_file, second_file) in enumerate(keys.tolist()):
+            chosen = pairs[bounds[k]:bounds[k + 1]]
+            writer.write(_pair_batch(chosen[:, 0], chosen[:, 1]))
+            yield (first_file, second_file), (bucket, k)
+        writer.close()
+        release_memory()
+
+
+def _signatures(out_dir: str, source: str, step: str, file_index: int, codes: np.ndarray, p: NearParams
+                ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """The sidecar signatures (and shingles) of `codes` (positions in one file, any order)."""
+    unique, inverse = np.unique(codes, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    relpath = staged_relpath(source, file_index, step)
+    fields = ["signature", "shingles"] if p.verify in ("jaccard", "overlap") else ["signature"]
+    columns = [_sidecar_schema(p).get_field_index(name) for name in fields]
+    table = read_rows(out_dir, relpath, unique & ((1 << ROW_BITS) - 1), columns=columns)
+    if table is None or table.num_rows != len(unique):
+        raise ValueError(f"{relpath}: {len(unique)} rows asked, {0 if table is None else table.num_rows} found")
+    signatures = table.column("signature").combine_chunks().flatten().to_numpy().reshape(len(unique), -1)[inverse]
     shingles = None
     if "shingles" in table.column_names:
-        shingles = [np.array(v, dtype=np.uint64) for v in table.column("shingles").to_pylist()]
-    return _Side(table.column("id").to_pylist(), table.column("length").to_numpy(), signatures, shingles)
+        per_row = [np.array(v, dtype=np.uint64) for v in table.column("shingles").to_pylist()]
+        shingles = [per_row[i] for i in inverse]
+    return signatures, shingles
 
 
-def _subset(side: _Side, index: np.ndarray) -> _Side:
-    shingles = [side.shingles[i] for i in index] if side.shingles is not None else None
-    return _Side([side.ids[i] for i in index], side.lengths[index], side.signatures[index], shingles)
-
-
-def _scores_pass(a: _Side, b: _Side, p: NearParams) -> np.ndarray:
-    """The verification of candidate pairs (step 3), vectorized where it can be."""
-    n = len(a.ids)
+def _scores_pass(a: tuple, b: tuple, p: NearParams) -> np.ndarray:
+    """The verification of candidate pairs (step 3), vectorized where it can be. `a` and `b` are
+    (signatures, shingles) of the pairs' two ends."""
+    n = len(a[0])
     if p.verify == "none":
         return np.ones(n, dtype=bool)
     if p.verify == "estimate":
-        return (a.signatures == b.signatures).mean(axis=1) >= p.threshold
+        return (a[0] == b[0]).mean(axis=1) >= p.threshold
     passed = np.zeros(n, dtype=bool)
     for i in range(n):
-        sa, sb = a.shingles[i], b.shingles[i]
+        sa, sb = a[1][i], b[1][i]
         common = np.intersect1d(sa, sb, assume_unique=True).size
         if p.verify == "jaccard":
             union = sa.size + sb.size - common
@@ -193,71 +224,113 @@ def _scores_pass(a: _Side, b: _Side, p: NearParams) -> np.ndarray:
 
 
 class _Verify(beam.DoFn):
-    """The candidate pairs between two files: both sides read from the files' sidecars (staged
-    beside the documents, never shuffled), decided; verified edges with ids and lengths."""
+    """The candidate pairs between two files (read from the buckets' spilled pairs): both sides'
+    signatures read from the files' sidecars, decided; the verified edges spilled, a reference on."""
 
     def __init__(self, out_dir: str, source: str, step: str, p: NearParams) -> None:
         self._out, self._source, self._step, self._p = out_dir, source, step, p
 
-    def _sides(self, file_index: int, codes: np.ndarray) -> _Side:
-        unique, inverse = np.unique(codes, return_inverse=True)
-        return _subset(_side(self._out, self._source, self._step, file_index, unique), inverse.reshape(-1))
+    def process(self, grouped):
+        (first_file, second_file), refs = grouped
+        parts = [_pair_arrays(read_batch(self._out, spill_relpath(self._source, self._step, "pairs", f"{bucket:06d}"), k))
+                 for bucket, k in sorted(refs)]
+        pairs = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], 1), axis=0)
+        a = _signatures(self._out, self._source, self._step, first_file, pairs[:, 0], self._p)
+        b = _signatures(self._out, self._source, self._step, second_file, pairs[:, 1], self._p)
+        passed = np.flatnonzero(_scores_pass(a, b, self._p))
+        del a, b
+        if passed.size:
+            name = f"{first_file:06d}-{second_file:06d}"
+            write_batches_atomic(self._out, spill_relpath(self._source, self._step, "edges", name), PAIR_SCHEMA,
+                                 [_pair_batch(pairs[passed, 0], pairs[passed, 1])], None)
+            yield self._source, name
+        release_memory()
+
+
+def _components(edge_batches) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, labels): every position that has an edge, sorted, and its component (the index in
+    `nodes` of the component's first member). `edge_batches()` yields (first, second) arrays and
+    is called twice; only the nodes and their labels are held, one batch of edges at a time: each
+    batch's edges join the components they touch (scipy's connected_components on that small
+    graph), so the result is the exact connected components of all edges."""
+    nodes = np.zeros(0, dtype=np.int64)
+    for first, second in edge_batches():
+        merged = np.sort(np.concatenate([nodes, first, second]), kind="stable")  # runs: a merge
+        nodes = merged[np.r_[True, merged[1:] != merged[:-1]]]  # (np.union1d hashes: 10x slower here)
+    labels = np.arange(len(nodes))
+    for first, second in edge_batches():
+        touched, index = np.unique(labels[np.searchsorted(nodes, np.concatenate([first, second]))], return_inverse=True)
+        index = index.reshape(-1)
+        m = len(first)
+        graph = scipy.sparse.coo_matrix((np.ones(m), (index[:m], index[m:])), shape=(len(touched),) * 2)
+        _, component = scipy.sparse.csgraph.connected_components(graph, directed=False)
+        _, first_at = np.unique(component, return_index=True)
+        root = touched[first_at]  # `touched` is sorted: each merged component's smallest label
+        relabel = np.arange(len(nodes))
+        relabel[touched] = root[component]
+        labels = relabel[labels]  # labels stay roots: every label points at itself
+    return nodes, labels
+
+
+class _Clusters(beam.DoFn):
+    """All verified edges of a source (spilled per pair of files) -> connected components -> one
+    DECISION batch per file, STATs. Held at once: the clustered positions and their labels, then
+    their ids and lengths (read from the sidecars) as Arrow columns."""
+
+    def __init__(self, out_dir: str, source: str, step: str, p: NearParams) -> None:
+        self._out, self._source, self._step, self._p = out_dir, source, step, p
+
+    def _edges(self, names: list[str]):
+        for name in names:
+            (batch,) = read_batches(self._out, spill_relpath(self._source, self._step, "edges", name))
+            yield _pair_arrays(batch)
 
     def process(self, grouped):
-        (first_file, second_file), parts = grouped
-        parts = list(parts)
-        pairs = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], 1), axis=0)
-        a, b = self._sides(first_file, pairs[:, 0]), self._sides(second_file, pairs[:, 1])
-        passed = np.flatnonzero(_scores_pass(a, b, self._p))
-        release_memory()
-        if passed.size:
-            yield self._source, (pairs[passed, 0], pairs[passed, 1], a.lengths[passed], b.lengths[passed],
-                                 [a.ids[i] for i in passed], [b.ids[i] for i in passed])
-
-
-def _clusters(grouped, p: NearParams, source: str, step: str) -> Iterator[tuple]:
-    """All verified edges of a source -> connected components -> one DECISION batch per file, STATs.
-
-    The edges arrive as arrays (positions, lengths, ids of both ends); scipy's connected_components
-    labels the graph in one pass, so the components are exact."""
-    parts = [part for part in grouped[1] if len(part[0])]
-    yield stat(source, step, "unconverged_nodes", 0)
-    if not parts:
-        return
-    # Every first end, then every second end: edge k joins node k and node num_edges + k.
-    codes = np.concatenate([part[0] for part in parts] + [part[1] for part in parts])
-    lengths = np.concatenate([part[2] for part in parts] + [part[3] for part in parts])
-    ids = np.array([i for part in parts for i in part[4]] + [i for part in parts for i in part[5]], dtype=object)
-    nodes, first_at, index = np.unique(codes, return_index=True, return_inverse=True)
-    lengths, ids = lengths[first_at], ids[first_at]
-    num_edges = len(codes) // 2
-    graph = scipy.sparse.coo_matrix((np.ones(num_edges), (index[:num_edges], index[num_edges:])), shape=(len(nodes),) * 2)
-    _, labels = scipy.sparse.csgraph.connected_components(graph, directed=False)
-    order = np.lexsort((nodes, labels))  # members of each component together, in position order
-    bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
-    num_components = labels.max() + 1
-    keeper_of = np.zeros(num_components, dtype=np.int64)
-    cluster_ids, keeper_ids, sizes = [""] * num_components, [""] * num_components, np.zeros(num_components, np.int64)
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        members = order[start:end]
-        if p.keep == "longest":
-            keeper = min(members, key=lambda m: (-lengths[m], ids[m], nodes[m]))
+        source, step = self._source, self._step
+        names = sorted(name for name in grouped[1] if name is not None)
+        yield stat(source, step, "unconverged_nodes", 0)
+        nodes, labels = _components(lambda: self._edges(names))
+        if not len(nodes):
+            return
+        files, rows = nodes >> ROW_BITS, nodes & ((1 << ROW_BITS) - 1)
+        ids, lengths = [], []
+        for file_index in np.unique(files).tolist():
+            table = read_rows(self._out, staged_relpath(source, file_index, step), rows[files == file_index],
+                              columns=[0, 1])  # id and length: the signatures stay compressed
+            ids.append(table.column("id").combine_chunks())
+            lengths.append(table.column("length").to_numpy())
+        members = pa.table({"label": labels, "length": np.concatenate(lengths), "id": pa.concat_arrays(ids),
+                            "node": np.arange(len(nodes))})
+        del ids, lengths
+        by_id = members.sort_by([("label", "ascending"), ("id", "ascending"), ("node", "ascending")])
+        if self._p.keep == "longest":
+            ranked = members.sort_by([("label", "ascending"), ("length", "descending"), ("id", "ascending"),
+                                      ("node", "ascending")])
         else:
-            keeper = min(members, key=lambda m: (ids[m], nodes[m]))
-        component = labels[members[0]]
-        keeper_of[component], sizes[component] = keeper, len(members)
-        cluster_ids[component], keeper_ids[component] = min(ids[m] for m in members), ids[keeper]
-        yield stat(source, step, "clusters", 1)
-        yield stat(source, step, "max_cluster", len(members))
-        yield stat(source, step, "documents_removed", len(members) - 1)
-    is_keeper = keeper_of[labels] == np.arange(len(nodes))
-    files, rows = nodes >> ROW_BITS, nodes & ((1 << ROW_BITS) - 1)
-    for file_index in np.unique(files).tolist():
-        chosen = np.flatnonzero(files == file_index)
-        used, local = np.unique(labels[chosen], return_inverse=True)
-        values = _MemberDecisions(local.astype(np.int32), is_keeper[chosen], [cluster_ids[c] for c in used],
-                                  [keeper_ids[c] for c in used], sizes[used].tolist())
-        yield DECISION, file_index, rows[chosen].tolist(), values
+            ranked = by_id
+        # Both orders list each component's members together, components in label order.
+        sorted_labels = ranked.column("label").to_numpy()
+        firsts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+        sizes = np.diff(np.r_[firsts, len(sorted_labels)])
+        keeper_nodes = ranked.column("node").to_numpy()[firsts]
+        keeper_ids = ranked.column("id").take(pa.array(firsts))
+        cluster_ids = by_id.column("id").take(pa.array(firsts))
+        del members, by_id, ranked
+        component = np.searchsorted(sorted_labels[firsts], labels)  # each node's component, 0..C-1
+        yield stat(source, step, "clusters", len(firsts))
+        yield stat(source, step, "max_cluster", sizes.max())
+        yield stat(source, step, "documents_removed", len(nodes) - len(firsts))
+        is_keeper = np.zeros(len(nodes), dtype=bool)
+        is_keeper[keeper_nodes] = True
+        for file_index in np.unique(files).tolist():
+            chosen = np.flatnonzero(files == file_index)
+            used, local = np.unique(component[chosen], return_inverse=True)
+            index = pa.array(used)
+            values = _MemberDecisions(local.reshape(-1).astype(np.int32), is_keeper[chosen],
+                                      cluster_ids.take(index).to_pylist(), keeper_ids.take(index).to_pylist(),
+                                      sizes[used].tolist())
+            yield DECISION, file_index, rows[chosen].tolist(), values
+        release_memory()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +351,7 @@ class _MemberDecisions:
 
 
 class _Decide(beam.PTransform):
-    """Per file and bucket (hashes, positions) arrays -> DECISIONs for clustered documents, STATs."""
+    """(bucket, [file index, ...]) per file and bucket -> DECISIONs for clustered documents, STATs."""
 
     def __init__(self, source: str, params: NearParams, step: str, out_dir: str) -> None:
         super().__init__()
@@ -289,17 +362,17 @@ class _Decide(beam.PTransform):
         edges = (
             keyed
             | "GroupByBucket" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(_bucket_candidates)
+            | "CandidatePairs" >> beam.ParDo(_Candidates(out, source, step))
             | "GroupByFilePair" >> beam.GroupByKey()
             | "Verify" >> beam.ParDo(_Verify(out, source, step, p))
         )
         # A source with no edge still reports its (empty) components: one record that joins them.
-        nothing = keyed.pipeline | "NoEdges" >> beam.Create([(source, (np.zeros(0, np.int64),) * 4 + ([], []))])
+        nothing = keyed.pipeline | "NoEdges" >> beam.Create([(source, None)])
         return (
             (edges, nothing)
             | "AllEdges" >> beam.Flatten()
             | "GroupEdges" >> beam.GroupByKey()
-            | "Clusters" >> beam.FlatMap(_clusters, p, source, step)
+            | "Clusters" >> beam.ParDo(_Clusters(out, source, step, p))
         )
 
 
@@ -316,8 +389,9 @@ class MinHashStep(KeyedStep):
             self._hasher = MinHasher(self._p.num_perm, self._p.seed, self._p.ngram)
         self._sidecar = AtomicArrowWriter(out_dir, staged_relpath(self.source, file_index, self.name),
                                           _sidecar_schema(self._p), "lz4")
+        self._out, self._file = out_dir, file_index
         self._hashes: list[np.ndarray] = []
-        self._positions: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
         if not docs:
@@ -330,21 +404,28 @@ class MinHashStep(KeyedStep):
         if p.verify in ("jaccard", "overlap"):
             columns.append(pa.array([sorted(book_shingles(t, p.ngram)) for t in texts], pa.large_list(pa.uint64())))
         self._sidecar.write(pa.record_batch(columns, schema=_sidecar_schema(p)))
-        codes = np.array([encode_position(f, r) for f, r in positions], dtype=np.int64)
         hashes = band_hashes(signatures, p.bands, p.rows)  # (n, bands)
         self._hashes.append(hashes.reshape(-1))
-        self._positions.append(np.repeat(codes, p.bands))
+        self._rows.append(np.repeat(np.array([r for _, r in positions], dtype=np.uint32), p.bands))
         return iter(())
 
     def end_file(self) -> Iterator[tuple[int, Any]]:
         self._sidecar.close()
         if not self._hashes:
             return
-        hashes, positions = np.concatenate(self._hashes), np.concatenate(self._positions)
+        hashes, rows = np.concatenate(self._hashes), np.concatenate(self._rows)
+        self._hashes, self._rows = [], []
         buckets = (hashes % np.uint64(NUM_BUCKETS)).astype(np.int64)
-        for bucket in np.unique(buckets):
-            chosen = buckets == bucket
-            yield int(bucket), (hashes[chosen], positions[chosen])
+        order = np.argsort(buckets, kind="stable")
+        bounds = np.searchsorted(buckets[order], np.arange(NUM_BUCKETS + 1))
+        writer = AtomicArrowWriter(self._out, spill_relpath(self.source, self.name, "bands", f"{self._file:06d}"),
+                                   BAND_SCHEMA, None)
+        for bucket in range(NUM_BUCKETS):  # batch b holds bucket b, so a bucket's keys are one read
+            chosen = order[bounds[bucket]:bounds[bucket + 1]]
+            writer.write(pa.record_batch([pa.array(hashes[chosen]), pa.array(rows[chosen])], schema=BAND_SCHEMA))
+        writer.close()
+        for bucket in np.flatnonzero(np.diff(bounds)).tolist():
+            yield bucket, self._file
 
     def decide(self, out_dir: str) -> beam.PTransform:
         return _Decide(self.source, self._p, self.name, out_dir)

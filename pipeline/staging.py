@@ -78,16 +78,20 @@ class StagedWriter:
         return self.num_rows
 
 
-def _open(out_dir: str, relpath: str) -> pa.ipc.RecordBatchFileReader:
+def _open(out_dir: str, relpath: str, columns: list[int] | None = None) -> pa.ipc.RecordBatchFileReader:
+    """`columns`: the indices of the fields to read (the others are never decompressed)."""
     path = join(out_dir, relpath)
+    options = pa.ipc.IpcReadOptions(included_fields=columns) if columns is not None else None
     if "://" not in path:
-        return pa.ipc.open_file(pa.memory_map(path))
-    return pa.ipc.open_file(pa.BufferReader(FileSystems.open(path).read()))
+        return pa.ipc.open_file(pa.memory_map(path), options=options)
+    return pa.ipc.open_file(pa.BufferReader(FileSystems.open(path).read()), options=options)
 
 
-def read_batches(out_dir: str, relpath: str, start: int = 0, stop: int | None = None) -> Iterator[pa.RecordBatch]:
-    """Record batches of a staged file, rows [start, stop) only, read one batch at a time."""
-    reader = _open(out_dir, relpath)
+def read_batches(out_dir: str, relpath: str, start: int = 0, stop: int | None = None,
+                 columns: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    """Record batches of a staged file, rows [start, stop) only (fields `columns` only, by index),
+    read one batch at a time."""
+    reader = _open(out_dir, relpath, columns)
     offset = 0
     for i in range(reader.num_record_batches):
         batch = reader.get_batch(i)
@@ -101,11 +105,12 @@ def read_batches(out_dir: str, relpath: str, start: int = 0, stop: int | None = 
         offset = end
 
 
-def read_rows(out_dir: str, relpath: str, rows) -> pa.Table | None:
-    """The given rows (sorted, unique; any sequence of ints) of a staged file, in that order,
-    one record batch in memory at a time; None when `rows` is empty."""
+def read_rows(out_dir: str, relpath: str, rows, columns: list[int] | None = None) -> pa.Table | None:
+    """The given rows (sorted, unique; any sequence of ints) of a staged file, in that order
+    (fields `columns` only, by index), one record batch in memory at a time; None when `rows` is
+    empty."""
     wanted, tables, offset = np.asarray(rows, dtype=np.int64), [], 0
-    for batch in read_batches(out_dir, relpath):
+    for batch in read_batches(out_dir, relpath, columns=columns):
         end = offset + batch.num_rows
         local = wanted[(wanted >= offset) & (wanted < end)] - offset
         if local.size:
@@ -133,3 +138,14 @@ def remove_staging(out_dir: str) -> None:
         FileSystems.delete([folder])
 
 
+
+
+def read_batch(out_dir: str, relpath: str, index: int) -> pa.RecordBatch:
+    """One record batch of a staged file, by its index (the file's footer says where it lies)."""
+    return _open(out_dir, relpath).get_batch(index)
+
+
+def spill_relpath(source: str, step: str, kind: str, name: str) -> str:
+    """A dedup step's spilled keys (MinHash band keys, candidate pairs, edges): small arrays staged
+    like documents, so that only references to them cross a shuffle."""
+    return posixpath.join(STAGING_DIR, source, f"{step}-{kind}", f"{name}.arrow")

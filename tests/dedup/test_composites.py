@@ -175,3 +175,37 @@ def test_candidate_pairs_all_pairs_when_small_star_when_large():
     shuffle = np.random.default_rng(1).permutation(len(positions))
     found = {tuple(p) for p in _group_pairs(hashes[shuffle], positions[shuffle]).tolist()}
     assert found == _reference_pairs(groups)
+
+
+def test_components_by_batches_equal_one_union_find():
+    """Edges arrive a batch at a time (one spilled file per pair of files); the components must be
+    those of all edges at once, checked against a plain union-find."""
+    from dedup.minhash import _components
+
+    rng = np.random.default_rng(7)
+    batches = []
+    for _ in range(12):
+        first = rng.integers(0, 3000, 400) * 1009  # sparse codes, like (file << 32 | row)
+        second = rng.integers(0, 3000, 400) * 1009
+        batches.append((first.astype(np.int64), second.astype(np.int64)))
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for first, second in batches:
+        for a, b in zip(first.tolist(), second.tolist()):
+            ra, rb = find(a), find(b)
+            parent[max(ra, rb)] = min(ra, rb)
+    nodes, labels = _components(lambda: iter(batches))
+    assert nodes.tolist() == sorted(parent)
+    expected = {}
+    for node in parent:
+        expected.setdefault(find(node), set()).add(node)
+    found = {}
+    for node, label in zip(nodes.tolist(), labels.tolist()):
+        found.setdefault(label, set()).add(node)
+    assert sorted(map(sorted, found.values())) == sorted(map(sorted, expected.values()))
+    assert all(nodes[label] == min(members) for label, members in found.items())  # label: first member
