@@ -102,9 +102,8 @@ def normalize_line(line: str) -> str:
     ASCII forms ("—" becomes " - "); code points 0-31 and 127-159 removed (tabs too, so "a\\tb"
     becomes "ab"). Nothing is re-stripped afterwards, as in cc_net. Output equals cc_net's.
 
-    Note: cc_net's own line dedup (cc_net/dedup.py) hashes `normalize_for_dedup` instead, which
-    keeps accents and deletes those punctuation characters rather than replacing them; this
-    function is the variant this project specifies (also what cc_net feeds its language models).
+    This is what cc_net feeds its language models (perplexity, and here the reference classifier);
+    its line dedup keys lines by `normalize_for_dedup` instead, as `line_hash` does.
     """
     line = line.strip()
     if not line:
@@ -114,15 +113,31 @@ def normalize_line(line: str) -> str:
     return line.translate(_CCNET_TABLE)
 
 
+# cc_net PUNCT_OR_NON_PRINTING_CHARS_RE: its 34 unicode punctuation characters and code points
+# 0-31 and 127-159, deleted (normalize_for_dedup), as one translate table.
+_DEDUP_TABLE = str.maketrans({c: None for c in [*_UNICODE_PUNCT, *map(chr, _NON_PRINTING)]})
+
+
+def normalize_for_dedup(line: str) -> str:
+    """cc_net text_normalizer.normalize_for_dedup, the key of its line dedup (cc_net/dedup.py):
+    strip; lower case; every Unicode decimal digit to "0"; the 34 characters of UNICODE_PUNCT
+    and code points 0-31 and 127-159 deleted. Accents stay ("café" and "cafe" are two lines) and
+    ASCII punctuation stays. Output equals cc_net's."""
+    line = line.strip()
+    if not line:
+        return line
+    return _DIGIT_RE.sub("0", line.lower()).translate(_DEDUP_TABLE)
+
+
 def line_hash(line: str) -> int:
-    """64-bit unsigned XXH3 of the UTF-8 of normalize_line(line), as CCNet keys lines by 64 bits
+    """64-bit unsigned XXH3 of the UTF-8 of normalize_for_dedup(line), as CCNet keys lines by 64 bits
     (cc_net/dedup.py keeps the first 8 bytes of a SHA-1; XXH3 is ~10x faster and as stable).
 
     A collision (expected once ~4 billion distinct lines are seen) drops one line wrongly: the
     rate CCNet accepts. Blank lines all hash to xxh3_64(b""): callers decide whether blank lines
     take part in dedup.
     """
-    return xxhash.xxh3_64_intdigest(_utf8(normalize_line(line)))
+    return xxhash.xxh3_64_intdigest(_utf8(normalize_for_dedup(line)))
 
 
 def _sentence_offsets(text: str) -> list[tuple[int, int]]:

@@ -1,13 +1,14 @@
 """CCNet's paragraph (line) dedup (Wenzek et al. 2020, section 3.1; LLaMA section 2: "deduplicates
-the data at the line level"): every line whose normalized 64-bit hash occurs in another document
-of the scope is removed; documents left shorter than `min_chars` are dropped
+the data at the line level"), as cc_net/dedup.py does it: every line whose 64-bit hash (of
+cc_net's normalize_for_dedup) occurs in another document of the scope is removed, and a line
+repeated inside one document keeps only its first copy; documents left shorter than `min_chars` are dropped
 (`too_short_after_dedup`). Scope: the whole source, or per dump or per file (document metadata).
 """
 from __future__ import annotations
 
 from typing import Iterator
 
-from dedup.hashing import line_hash, normalize_line
+from dedup.hashing import line_hash, normalize_for_dedup
 from dedup.repeated import RemoveRepeated, Unit
 from pipeline.config import LineDedupConfig
 from pipeline.document import Document
@@ -24,8 +25,9 @@ class LineUnits:
         position = 0
         for line in doc.text.splitlines(keepends=True):
             start, position = position, position + len(line)
-            # Lines that normalize to nothing (blank, only punctuation) would all collide: keep them.
-            if normalize_line(line):
+            # Lines that normalize to nothing (blank, only control characters) would all collide:
+            # kept, where cc_net removes a page's second blank line and blank lines shared by pages.
+            if normalize_for_dedup(line):
                 yield (scope, line_hash(line)), start, position
 
 

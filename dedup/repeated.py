@@ -5,7 +5,8 @@ The shape both CCNet's line dedup and C4's span dedup share:
   1. keys: each document sends its units as (unit hash, id, position, start, end) to the hash's
      bucket;
   2. decide: every occurrence of a unit meets in its bucket, and a policy picks the occurrences to
-     remove: `all_if_shared` (CCNet: every copy, when the unit occurs in two or more documents) or
+     remove: `all_if_shared` (CCNet: every copy, when the unit occurs in two or more documents;
+     all but the first, when it repeats inside one document) or
      `all_but_first` (C4: all but the occurrence with the smallest (id, start));
   3. apply: each document, beside its staged text, loses the character ranges decided for it.
 
@@ -26,10 +27,14 @@ _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+(?=\n)|[ \t]+$")
 
 
 def _all_if_shared(occurrences: list[tuple]) -> Iterator[tuple]:
-    """CCNet: a unit in two or more documents is removed from all of them."""
+    """CCNet: a unit in two or more documents is removed from all of them; a unit repeated inside
+    one document only keeps its first copy (cc_net/dedup.py finalize_doc)."""
     first_doc = occurrences[0][3]  # positions, not ids: two input files may repeat an id
     if any(occ[3] != first_doc for occ in occurrences):
         yield from occurrences
+    else:
+        first = min(occurrences, key=lambda occ: occ[1])  # the smallest start
+        yield from (occ for occ in occurrences if occ is not first)
 
 
 def _all_but_first(occurrences: list[tuple]) -> Iterator[tuple]:

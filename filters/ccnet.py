@@ -1,6 +1,11 @@
 """CCNet's model steps for CommonCrawl, in CCNet's order after line dedup (Wenzek et al. 2020;
-LLaMA section 2): language ID (fastText lid.176), perplexity and its bucket (SentencePiece + a
-5-gram KenLM per language), then the Wikipedia-reference classifier (a fastText linear model).
+LLaMA section 2): language ID (fastText lid.176), perplexity (SentencePiece + a 5-gram KenLM per
+language), its bucket, then the Wikipedia-reference classifier (a fastText linear model).
+
+The buckets are cut at percentiles (models.ppl_percentiles: 30, 60) of the perplexities of the
+run's CommonCrawl pages of each language, after dedup and language ID, as CCNet cut them (its
+cutoff.csv holds percentiles of CommonCrawl pages, not of Wikipedia): the job scores every page,
+gathers the perplexities per language, and buckets in a later pass (pipeline/passes.py).
 
 Each class is a picklable factory: the Beam layer calls it in `DoFn.setup()`, so each model loads
 once per worker, and it returns a plain `Document -> Document | Dropped` step. No Beam here.
@@ -62,25 +67,77 @@ class LangIdStep:
 
 
 class PerplexityStep:
-    """KenLM perplexity of the page's language model; bucket head/middle/tail; keep cfg.keep_buckets."""
+    """KenLM perplexity of the page under its language's model, recorded on the document. The
+    bucket comes later (BucketStep), once the cut-offs are known: they are percentiles of these
+    very perplexities over the run's CommonCrawl pages of that language."""
 
-    def __init__(self, cfg: CommonCrawlConfig, models: dict[str, LanguageModelFiles]) -> None:
-        self._cfg, self._models = cfg, models
+    def __init__(self, models: dict[str, LanguageModelFiles]) -> None:
+        self._models = models
 
     def __call__(self) -> Step:
-        from filters.perplexity import PerplexityScorer, bucket
+        from filters.perplexity import PerplexityScorer
 
         scorers = {lang: load_model(f"the {lang} perplexity model", m.lm, lambda m=m: PerplexityScorer(m.sp_model, m.lm))
                    for lang, m in self._models.items()}
-        cutoffs = {lang: tuple(self._cfg.ppl_cutoffs) or m.cutoffs for lang, m in self._models.items()}
-        keep = self._cfg.keep_buckets
 
         def step(doc: Document) -> Document | Dropped:
             # The launcher checks that every kept language has a model, so doc.lang is one of them.
-            perplexity = scorers[doc.lang].perplexity(doc.text)
-            doc = dataclasses.replace(doc, perplexity=perplexity, ppl_bucket=bucket(perplexity, cutoffs[doc.lang]))
+            return dataclasses.replace(doc, perplexity=scorers[doc.lang].perplexity(doc.text))
+
+        return step
+
+
+@dataclasses.dataclass(frozen=True)
+class Cutoffs:
+    """One language's head|middle and middle|tail perplexity cut-offs, and where they came from:
+    "commoncrawl" (cfg percentiles of the run's pages of that language, as CCNet computed them)
+    or "config" (commoncrawl.ppl_cutoffs)."""
+
+    values: tuple[float, float]
+    origin: str
+    pages: int  # pages of the language that had a perplexity
+    percentiles: tuple[float, ...]  # the percentiles of those pages (whatever the origin)
+
+
+def percentile_cutoffs(perplexities, percentiles: tuple[float, ...]) -> tuple[float, ...]:
+    """The `percentiles` (numpy's default linear interpolation) of a language's page perplexities.
+    A page with no scorable line has perplexity +inf; it counts as the largest value (it is a
+    page of the language) without turning an interpolation into NaN."""
+    import numpy as np
+
+    values = np.asarray(perplexities, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    largest = finite.max() if finite.size else -np.inf
+    found = np.percentile(np.minimum(values, np.finfo(np.float64).max), list(percentiles))
+    # Above every finite value: the interpolation reached toward +inf, so the cut-off is +inf.
+    return tuple(float("inf") if v > largest else round(float(v), 1) for v in found)
+
+
+def choose_cutoffs(cfg: CommonCrawlConfig, percentiles: tuple[float, ...], perplexities) -> Cutoffs:
+    """A language's cut-offs: commoncrawl.ppl_cutoffs when set, else the percentiles of its pages."""
+    computed = percentile_cutoffs(perplexities, percentiles) if len(perplexities) else ()
+    if cfg.ppl_cutoffs:
+        return Cutoffs(tuple(cfg.ppl_cutoffs), "config", len(perplexities), computed)
+    return Cutoffs(computed, "commoncrawl", len(perplexities), computed)
+
+
+class BucketStep:
+    """CCNet's buckets: head below the first cut-off, middle below the second, else tail; keep
+    cfg.keep_buckets. Built per file from the cut-offs of each language (no model to load)."""
+
+    def __init__(self, cfg: CommonCrawlConfig) -> None:
+        self._cfg = cfg
+
+    def __call__(self, cutoffs: dict[str, Cutoffs]) -> Step:
+        from filters.perplexity import bucket
+
+        keep = self._cfg.keep_buckets
+
+        def step(doc: Document) -> Document | Dropped:
+            # Every page that reached this step has a perplexity, so its language has cut-offs.
+            doc = dataclasses.replace(doc, ppl_bucket=bucket(doc.perplexity, cutoffs[doc.lang].values))
             if doc.ppl_bucket not in keep:
-                return Dropped(doc, DropReason.PERPLEXITY, "perplexity", f"{doc.ppl_bucket} {perplexity:.1f}")
+                return Dropped(doc, DropReason.PERPLEXITY, "perplexity", f"{doc.ppl_bucket} {doc.perplexity:.1f}")
             return doc
 
         return step

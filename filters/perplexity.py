@@ -3,7 +3,8 @@ section 2) applies to CommonCrawl: "filters low quality content with an n-gram l
 
 A per-language SentencePiece model and 5-gram KenLM, both trained on Wikipedia (pipeline/
 models_lm.py), score a document; its perplexity puts it in the head, middle or tail bucket by the
-30th/60th percentiles of the Wikipedia documents' own perplexities. Low perplexity = Wikipedia-like.
+30th/60th percentiles of the perplexities of the CommonCrawl pages of its language (filters/ccnet.py).
+Low perplexity = Wikipedia-like.
 
 The computation follows cc_net/perplexity.py `DocLM.do`: for each line, normalize it
 (text_normalizer.normalize: dedup.hashing.normalize_line here), encode it into SentencePiece
@@ -75,12 +76,12 @@ class PerplexityScorer:
 
 def bucket(perplexity: float, cutoffs: tuple[float, float]) -> str:
     """CCNet's `PerplexityBucket.get_bucket`: "head" below cutoffs[0], "middle" below cutoffs[1],
-    else "tail" (CCNet's cut-offs are the 30th and 60th percentiles on Wikipedia). A NaN or +inf
-    perplexity is "tail"."""
+    else "tail" (CCNet's cut-offs are the 30th and 60th percentiles of a language's CommonCrawl
+    pages). A NaN or +inf perplexity is "tail"."""
     if len(cutoffs) != 2 or not cutoffs[0] <= cutoffs[1]:
         raise ValueError(
             f"perplexity cut-offs {tuple(cutoffs)} must be two increasing numbers (head|middle, "
-            "middle|tail): set commoncrawl.ppl_cutoffs, or leave it empty to use the models' own"
+            "middle|tail): set commoncrawl.ppl_cutoffs, or leave it empty to cut at percentiles of this run's pages"
         )
     if perplexity < cutoffs[0]:
         return "head"

@@ -67,12 +67,13 @@ class CommonCrawlConfig:
     """CCNet's recipe (Wenzek et al. 2020) as LLaMA used it, plus the Wikipedia-reference filter."""
 
     max_record_bytes: int = 16 * 1024 * 1024  # a larger WARC payload is a parse_error
-    min_chars: int = 1  # extracted text shorter than this is dropped as empty
+    min_chars: int = 300  # shorter pages are dropped when read (`too_short`), as cc_net's reader does
     languages: tuple[str, ...] = ("en",)  # fastText lid.176 labels to keep
     lang_threshold: float = 0.5  # CCNet keeps lid.176 score >= 0.5
     keep_buckets: tuple[str, ...] = ("head", "middle")  # perplexity buckets kept (RedPajama: head+middle)
-    # Perplexity cut-offs between head|middle and middle|tail; empty: the percentiles recorded by
-    # `make models` on the model's own training distribution (models.ppl_percentiles).
+    # Perplexity cut-offs between head|middle and middle|tail for every language (for example
+    # CCNet's English 340 / 520 with CCNet's own models); empty: the models.ppl_percentiles of the
+    # perplexities of this run's CommonCrawl pages of each language, as CCNet cut its buckets.
     ppl_cutoffs: tuple[float, ...] = ()
     wiki_ref_threshold: float = 0.25  # RedPajama kept pages with reference probability >= 0.25
 
@@ -87,7 +88,10 @@ class ModelsConfig:
     sp_vocab_size: int = 65536  # CCNet's per-language SentencePiece size
     kenlm_order: int = 5
     ppl_percentiles: tuple[float, ...] = (30.0, 60.0)  # head | middle | tail boundaries
-    ref_min_positives: int = 1000  # fewer cited pages found: Wikipedia text fills the positives
+    # Fewer CommonCrawl pages cited by Wikipedia than this: `make models` stops, unless
+    # ref_wikipedia_positives lets Wikipedia article text fill the positives (the sample preset).
+    ref_min_positives: int = 1000
+    ref_wikipedia_positives: bool = False
     ref_max_files: int = 200  # CommonCrawl files read (in name order) for positives and negatives
     ref_max_examples: int = 200_000  # per class
     ref_epochs: int = 5
@@ -314,6 +318,12 @@ class CorpusConfig:
         for name in ("num_shards", "num_dropped_shards", "batch_rows"):
             if getattr(self.shards, name) < 1:
                 raise ValueError(f"shards.{name} must be at least 1")
+        cut, pct = self.commoncrawl.ppl_cutoffs, self.models.ppl_percentiles
+        if cut and (len(cut) != 2 or not cut[0] <= cut[1]):
+            raise ValueError(f"commoncrawl.ppl_cutoffs {list(cut)}: give two increasing perplexities "
+                             "(head|middle, middle|tail), or [] to cut at percentiles of this run's pages")
+        if len(pct) != 2 or not 0 <= pct[0] <= pct[1] <= 100:
+            raise ValueError(f"models.ppl_percentiles {list(pct)}: give two increasing percentiles in [0, 100]")
 
 
 def _type_name(tp: Any) -> str:

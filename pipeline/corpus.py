@@ -7,6 +7,9 @@
                              earlier steps' decisions applied
   Phase 3, per input file:   staged documents + that file's decisions -> dedup applied -> model steps
                              (CommonCrawl) -> staged `final` file (+ its drops), and id keys
+  Phase 4 (CommonCrawl):     the perplexities of phase 3, per language (GroupByKey) -> bucket
+                             cut-offs at percentiles -> joined to each file by a small CoGroupByKey
+                             -> buckets and the reference classifier per file -> staged `final` file
   Write, per output shard:   contiguous ranges of the final files, in input-file order, into shards;
                              copies of one id dropped (`duplicate_id`); manifest.json, stats.json
 
@@ -17,14 +20,16 @@ same graph runs on the FnApiRunner, the portable runner with a worker pool, and 
 from __future__ import annotations
 
 import apache_beam as beam
+import numpy as np
 
 from dedup.common import DECISION, STAT
+from filters.ccnet import Cutoffs, choose_cutoffs
 from dedup.ids import UniqueIdsStep
 from dedup.steps import build_dedup
 from pipeline.config import CorpusConfig
 from pipeline.finalize import Finalize
 from pipeline.inputs import SourceFiles
-from pipeline.passes import COUNT, FILE, KEYS, FileTask, FinishFile, ReadAndStage, ReplayKeys
+from pipeline.passes import COUNT, FILE, INFO, KEYS, PPL, BucketFile, FileTask, FinishFile, ReadAndStage, ReplayKeys
 from pipeline.plan import CommonCrawlModels, plan_source
 from pipeline.shards import PlanShards, WriteShard
 
@@ -42,6 +47,44 @@ def _keys(pcoll, label: str):
 
 def _decisions_by_file(decided, label: str):
     return _tagged(decided, DECISION, f"{label}Decisions") | f"{label}ByFile" >> beam.Map(lambda r: (r[1], (r[2], r[3])))
+
+
+def _cutoff_record(source: str, lang: str, cutoffs: Cutoffs, percentiles: tuple[float, ...]) -> tuple:
+    """stats.json's record of one language's cut-offs: the values used, their origin, and the
+    percentiles of the run's pages (the same values unless commoncrawl.ppl_cutoffs overrode them)."""
+    finite = lambda v: v if np.isfinite(v) else None  # noqa: E731 - JSON has no infinity
+    return INFO, (source, "perplexity_cutoffs", lang), {
+        "cutoffs": [finite(v) for v in cutoffs.values], "from": cutoffs.origin, "pages": cutoffs.pages,
+        "percentiles": {f"{p:g}": finite(v) for p, v in zip(percentiles, cutoffs.percentiles)}}
+
+
+class _Buckets(beam.PTransform):
+    """Phase 4: the scored files' perplexities -> cut-offs per language -> the bucket pass per file.
+    Only perplexities (8 bytes a page), file records and cut-offs cross the shuffles."""
+
+    def __init__(self, source: str, cfg: CorpusConfig, plan) -> None:
+        super().__init__()
+        self._source, self._cfg, self._plan = source, cfg, plan
+
+    def expand(self, finished):
+        source, cfg = self._source, self._cfg
+        percentiles = tuple(cfg.models.ppl_percentiles)
+        cutoffs = (
+            _tagged(finished, PPL, "Perplexities")
+            | "ByLanguage" >> beam.Map(lambda r: (r[1][1], r[2]))
+            | "GroupByLanguage" >> beam.GroupByKey()
+            | "Cutoffs" >> beam.Map(lambda kv: (kv[0], choose_cutoffs(cfg.commoncrawl, percentiles, np.concatenate(list(kv[1])))))
+        )
+        scored = _tagged(finished, FILE, "ScoredFiles") | "ScoredBySource" >> beam.Map(lambda r: (source, (r[1], r[2])))
+        bucketed = (
+            {"files": scored, "cutoffs": cutoffs | "CutoffsBySource" >> beam.Map(lambda kv: (source, kv))}
+            | "JoinCutoffs" >> beam.CoGroupByKey()
+            | "CutoffsToFiles" >> beam.FlatMap(lambda kv: ((i, (info, dict(kv[1]["cutoffs"]))) for i, info in sorted(kv[1]["files"], key=lambda f: f[0])))
+            | "SpreadScored" >> beam.Reshuffle()
+            | "Bucket" >> beam.ParDo(BucketFile(self._plan, cfg.output, cfg.shards.write_dropped))
+        )
+        infos = cutoffs | "CutoffRecords" >> beam.Map(lambda kv: _cutoff_record(source, kv[0], kv[1], percentiles))
+        return bucketed, infos
 
 
 class CorpusSource(beam.PTransform):
@@ -76,6 +119,10 @@ class CorpusSource(beam.PTransform):
             outputs.append(_tagged(decided, STAT, f"Step{j}Stats"))
         joined = {"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}} | "JoinDecisions" >> beam.CoGroupByKey()
         finished = joined | "Finish" >> beam.ParDo(FinishFile(plan, steps, out, write_dropped))
+        if plan.bucket is not None:
+            outputs.append(finished)
+            finished, infos = finished | "Buckets" >> _Buckets(sf.source, cfg, plan)
+            outputs.append(infos)
         ids = UniqueIdsStep(sf.source)
         id_drops = _decisions_by_file(_keys(finished, "IdKeys") | "DecideIds" >> ids.decide(out), "Ids")
         id_counts = id_drops | "CountIdDrops" >> beam.Map(lambda _: (COUNT, (sf.source, "write", "duplicate_id"), 1))
@@ -89,7 +136,7 @@ class CorpusSource(beam.PTransform):
             | "SpreadShards" >> beam.Reshuffle()
             | "WriteShard" >> beam.ParDo(WriteShard(out, cfg.shards.batch_rows))
         )
-        counts = [_tagged(pc, tag, f"Out{i}{tag}") for i, pc in enumerate(outputs + [finished]) for tag in (COUNT, STAT)]
+        counts = [_tagged(pc, tag, f"Out{i}{tag}") for i, pc in enumerate(outputs + [finished]) for tag in (COUNT, STAT, INFO)]
         return (counts + [id_counts, shard_records]) | "SourceRecords" >> beam.Flatten()
 
 

@@ -16,6 +16,8 @@ class DropReason(str, enum.Enum):
     PARSE_ERROR = "parse_error"
     # Nothing (or only whitespace) left after cleaning.
     EMPTY = "empty"
+    # Shorter than the source's min_chars when read (CommonCrawl: CCNet's 300 characters).
+    TOO_SHORT = "too_short"
     # The same id twice in one source (the same page in two dumps): the newest copy is kept.
     DUPLICATE_ID = "duplicate_id"
     # Deduplication (dedup/): LLaMA section 2, CCNet, the C4 paper.

@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from dedup.common import STAT, merge_stats
-from pipeline.passes import COUNT, SEEN
+from pipeline.passes import COUNT, INFO, SEEN
 from pipeline.shards import DROPPED_DIR, ENTRY, TMP_PREFIX, join, write_text_atomic
 from pipeline.staging import remove_staging
 
@@ -34,8 +34,9 @@ def _is_max(record: tuple) -> bool:
     return record[0] == STAT and record[1][2].startswith("max_")
 
 
-def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, dedup=()) -> dict[str, Any]:
-    """Assemble stats.json; asserts seen == kept + dropped for every source."""
+def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, dedup=(), infos=()) -> dict[str, Any]:
+    """Assemble stats.json; asserts seen == kept + dropped for every source. `infos` are
+    ((source, section, key), value) records, written as sources[source][section][key]."""
     sources: dict[str, Any] = {}
     merged_dedup = merge_stats(list(dedup))
     for source, files in sorted(source_files.items()):
@@ -50,6 +51,8 @@ def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, de
         entry = sources[source]
         entry["dropped"][reason] = entry["dropped"].get(reason, 0) + count
         entry["stages"].setdefault(stage, {}).setdefault("dropped", {})[reason] = count
+    for (source, section, key), value in sorted(infos, key=lambda r: r[0]):
+        sources[source].setdefault(section, {})[key] = value
     for source, entry in sources.items():
         entry["dropped"] = dict(sorted(entry["dropped"].items()))
         total = entry["kept"] + sum(entry["dropped"].values())
@@ -64,10 +67,12 @@ class _FinalizeFn(beam.DoFn):
 
     def process(self, keyed):
         _, records = keyed
-        seen, dropped, dedup, entries = {}, {}, [], []
+        seen, dropped, dedup, entries, infos = {}, {}, [], [], []
         for kind, value in records:
             if kind == ENTRY:
                 entries.append(value)
+            elif kind == INFO:
+                infos.append(value)
             elif kind == COUNT:
                 (source, stage, reason), n = value
                 if stage == SEEN:
@@ -82,7 +87,7 @@ class _FinalizeFn(beam.DoFn):
         for e in kept_entries:
             rows, num_bytes = kept.get(e["source"], (0, 0))
             kept[e["source"]] = (rows + e["rows"], num_bytes + e["text_bytes"])
-        stats = build_stats(self._source_files, seen.items(), kept.items(), dropped.items(), dedup)
+        stats = build_stats(self._source_files, seen.items(), kept.items(), dropped.items(), dedup, infos)
         fields = ("path", "rows", "bytes", "sha256", "source")
         manifest = {"shards": [{k: e[k] for k in fields} for e in kept_entries],
                     "dropped_shards": [{k: e[k] for k in fields} for e in dropped_entries]}
@@ -106,7 +111,7 @@ class _FinalizeFn(beam.DoFn):
 
 
 class Finalize(beam.PTransform):
-    """Every COUNT, STAT and ENTRY record of the job -> manifest.json and stats.json (one element)."""
+    """Every COUNT, STAT, INFO and ENTRY record of the job -> manifest.json and stats.json (one element)."""
 
     def __init__(self, out_dir: str, source_files: dict[str, dict[str, Any]], shards_cfg: Any) -> None:
         super().__init__()
@@ -115,12 +120,16 @@ class Finalize(beam.PTransform):
     def expand(self, records):
         counts = (
             records
-            | "NotEntries" >> beam.Filter(lambda r: r[0] != ENTRY)
+            | "NotEntries" >> beam.Filter(lambda r: r[0] not in (ENTRY, INFO))
             | "KeyCounts" >> beam.Map(lambda r: ((r[0], r[1]), (_is_max(r), r[2])))
             | "SumCounts" >> beam.CombinePerKey(_sum_or_max)
             | "AsRecords" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1][1])))
         )
-        entries = records | "Entries" >> beam.Filter(lambda r: r[0] == ENTRY)
+        entries = (
+            records
+            | "Entries" >> beam.Filter(lambda r: r[0] in (ENTRY, INFO))
+            | "AsPairs" >> beam.Map(lambda r: (INFO, (r[1], r[2])) if r[0] == INFO else r)
+        )
         return (
             (counts, entries)
             | "AllSummaries" >> beam.Flatten()

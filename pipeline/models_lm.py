@@ -16,12 +16,12 @@ For one language, as cc_net's Makefile does (`%.sp.model`, `%.arpa`, `%.arpa.bin
 3. the lines, encoded into pieces, train `lmplz -o <kenlm_order> --discount_fallback`, whose ARPA
    `build_binary` turns into `<lang>.lm.binary`;
 4. every document is scored by filters.perplexity.PerplexityScorer, exactly as the CommonCrawl
-   filter scores a page, and the `models.ppl_percentiles` percentiles (CCNet: 30th and 60th)
-   become the head|middle|tail cut-offs. They are taken on held-out documents (every
-   HELDOUT_EVERY-th, left out of steps 2-3), not on the training documents: see HELDOUT_EVERY.
-   CCNet's shipped cut-offs (cc_net/data/cutoff.csv; English 340 and 520) are percentiles over
-   the CommonCrawl pages it bucketed; held-out Wikipedia is this project's stand-in for text the
-   model has not seen, with no CommonCrawl needed before the models exist.
+   filter scores a page, and the `models.ppl_percentiles` percentiles (30th and 60th) of the
+   held-out documents (every HELDOUT_EVERY-th, left out of steps 2-3) are recorded in the
+   manifest as a description of the model. They are not the bucket cut-offs: the corpus job
+   cuts at the same percentiles of the perplexities of the CommonCrawl pages of the language, as
+   CCNet's cutoff.csv did (English 340 and 520 there): web text scores far above Wikipedia, so
+   Wikipedia cut-offs would put nearly every page in the tail (filters/ccnet.py).
 
 Every step streams through files in a temporary folder inside `out_dir` (documents, lines, pieces,
 ARPA): memory holds one document's text at a time, 8 bytes a document for the perplexities, the

@@ -5,7 +5,11 @@ Each pass is one DoFn over one input file, with one output of tagged records (fi
   ReadAndStage  (phase 1)  FileTask -> staged `read` file + `dropped0`; COUNT, KEYS, FILE records
   ReplayKeys    (phase 2)  staged file + earlier decisions -> KEYS of the next dedup step
   FinishFile    (phase 3)  staged file + all decisions -> dedup applied, model steps, staged
-                           `final` file + `dropped1`; COUNT, STAT, KEYS (ids), FILE records
+                           `final` file + `dropped1`; COUNT, STAT, KEYS (ids), FILE records.
+                           With a bucket step (CommonCrawl), the file is `scored` instead, and
+                           PPL records carry its pages' perplexities per language
+  BucketFile    (phase 4)  staged `scored` file + the source's cut-offs -> buckets and the steps
+                           after them -> staged `final` file + `dropped2`; COUNT, KEYS (ids), FILE
 
 Text is streamed batch by batch (staging.BATCH_ROWS documents), so a pass holds one batch of one
 file, whatever the file's size; what leaves a pass is small.
@@ -17,6 +21,7 @@ import dataclasses
 from typing import Any, Iterable, Iterator
 
 import apache_beam as beam
+import numpy as np
 
 from dedup.common import STAT, KeyedStep, decisions_by_row
 from dedup.ids import UniqueIdsStep
@@ -27,6 +32,8 @@ from pipeline.stages import read_records
 from pipeline.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
 
 COUNT, FILE, KEYS = "count", "file", "keys"
+PPL = "ppl"  # (PPL, (source, lang), float64 array): one file's perplexities of one language
+INFO = "info"  # (INFO, (source, section, key), value): a value stats.json records as it is
 SEEN = "_seen"  # the COUNT stage that counts what the reader emitted
 
 
@@ -149,10 +156,10 @@ def _apply_steps(doc: Document, row: int, steps: list[KeyedStep], decisions: lis
     return doc
 
 
-def _staged_docs(out_dir: str, info: dict[str, Any]) -> Iterator[tuple[int, Document]]:
+def _staged_docs(out_dir: str, info: dict[str, Any], kind: str = "read") -> Iterator[tuple[int, Document]]:
     task = info["task"]
     row = 0
-    for batch in read_documents(out_dir, staged_relpath(task.source, task.index, "read")):
+    for batch in read_documents(out_dir, staged_relpath(task.source, task.index, kind)):
         for doc in batch:
             yield row, doc
             row += 1
@@ -178,7 +185,8 @@ class ReplayKeys(beam.DoFn):
 
 
 class FinishFile(beam.DoFn):
-    """Phase 3: apply every dedup decision and the model steps; stage the final documents."""
+    """Phase 3: apply every dedup decision and the model steps; stage the final documents (or, when
+    a bucket pass follows, the scored ones, and send their perplexities on)."""
 
     def __init__(self, plan: SourcePlan, steps: list[KeyedStep], out_dir: str, write_dropped: bool) -> None:
         self._plan, self._steps, self._out, self._write_dropped = plan, steps, out_dir, write_dropped
@@ -190,15 +198,21 @@ class FinishFile(beam.DoFn):
         index, grouped = joined
         (info,) = grouped["file"]
         task = info["task"]
+        last = self._plan.bucket is None
         decisions = _decisions(grouped, len(self._steps))
         stats: list[dict[str, int]] = [dict() for _ in self._steps]
-        route = _Route(self._out, task, ("final", "dropped1"), UniqueIdsStep(task.source), self._write_dropped)
+        kind = "final" if last else "scored"
+        route = _Route(self._out, task, (kind, "dropped1"), UniqueIdsStep(task.source) if last else None,
+                       self._write_dropped)
+        perplexities: dict[str, list[float]] = collections.defaultdict(list)
         for row, doc in _staged_docs(self._out, info):
             out = _apply_steps(doc, row, self._steps, decisions, stats)
             for _, model_step in self._models:
                 if isinstance(out, Dropped):
                     break
                 out = model_step(out)
+            if not last and not isinstance(out, Dropped):
+                perplexities[out.lang].append(out.perplexity)
             route.add(out)
         final, dropped = route.close()
         release_memory()
@@ -206,4 +220,35 @@ class FinishFile(beam.DoFn):
         for step, step_stats in zip(self._steps, stats):
             for name, value in sorted(step_stats.items()):
                 yield STAT, (task.source, step.name, name), value
-        yield FILE, index, {**info, "final": final, "dropped1": dropped}
+        for lang, values in sorted(perplexities.items()):
+            yield PPL, (task.source, lang), np.array(values, dtype=np.float64)
+        yield FILE, index, {**info, kind: final, "dropped1": dropped}
+
+
+class BucketFile(beam.DoFn):
+    """Phase 4 (CommonCrawl): the perplexity bucket of each scored page, by its language's cut-offs
+    (percentiles over the whole source, or the configured ones), then the steps after it (the
+    reference classifier); stage the final documents."""
+
+    def __init__(self, plan: SourcePlan, out_dir: str, write_dropped: bool) -> None:
+        self._plan, self._out, self._write_dropped = plan, out_dir, write_dropped
+
+    def setup(self) -> None:
+        self._models = [(stage, make()) for stage, make in self._plan.after_bucket]  # once per worker
+
+    def process(self, item: tuple[int, tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[tuple]:
+        index, (info, cutoffs) = item
+        task = info["task"]
+        steps = [self._plan.bucket(cutoffs)] + [step for _, step in self._models]
+        route = _Route(self._out, task, ("final", "dropped2"), UniqueIdsStep(task.source), self._write_dropped)
+        for _, doc in _staged_docs(self._out, info, "scored"):
+            out: Document | Dropped = doc
+            for step in steps:
+                out = step(out)
+                if isinstance(out, Dropped):
+                    break
+            route.add(out)
+        final, dropped = route.close()
+        release_memory()
+        yield from route.records()
+        yield FILE, index, {**info, "final": final, "dropped2": dropped}

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from dedup.common import KeyedStep
 from filters.basic import check_not_empty
 from filters.c4 import C4Filter
-from filters.ccnet import LangIdStep, LanguageModelFiles, PerplexityStep, WikiRefStep
+from filters.ccnet import BucketStep, LangIdStep, LanguageModelFiles, PerplexityStep, WikiRefStep
 from filters.filter_documents import Plain
 from filters.github import clean_github
 from pipeline.config import CorpusConfig
@@ -42,6 +42,10 @@ class SourcePlan:
     checks: list  # check factories, run in order (first failure drops, stage "filter")
     pre_steps: list[KeyedStep] = dataclasses.field(default_factory=list)  # keyed steps before dedup
     after_dedup: list[tuple[str, Callable]] = dataclasses.field(default_factory=list)  # (stage, step factory)
+    # CommonCrawl: the perplexity bucket needs cut-offs computed from every page of the source, so
+    # it (and the steps after it) run in a later per-file pass, once the cut-offs are known.
+    bucket: BucketStep | None = None
+    after_bucket: list[tuple[str, Callable]] = dataclasses.field(default_factory=list)
 
 
 def plan_source(source: str, cfg: CorpusConfig, models: CommonCrawlModels | None) -> SourcePlan:
@@ -61,8 +65,8 @@ def plan_source(source: str, cfg: CorpusConfig, models: CommonCrawlModels | None
         return SourcePlan(source, parse_books_file, cfg.books, None, checks)
     assert source == "commoncrawl" and models is not None, source
     cc = cfg.commoncrawl
-    # CCNet's order: line dedup (the dedup steps), language ID, perplexity and buckets, then the
-    # Wikipedia-reference classifier.
-    steps = [("lang", LangIdStep(cc, models.lid)), ("perplexity", PerplexityStep(cc, models.lms)),
-             ("wiki_ref", WikiRefStep(cc, models.wikiref))]
-    return SourcePlan(source, parse_commoncrawl_file, cc, None, checks, after_dedup=steps)
+    # CCNet's order: line dedup (the dedup steps), language ID, perplexity; then, with the cut-offs
+    # of the whole source, the buckets and the Wikipedia-reference classifier.
+    steps = [("lang", LangIdStep(cc, models.lid)), ("perplexity", PerplexityStep(models.lms))]
+    return SourcePlan(source, parse_commoncrawl_file, cc, None, checks, after_dedup=steps, bucket=BucketStep(cc),
+                      after_bucket=[("wiki_ref", WikiRefStep(cc, models.wikiref))])

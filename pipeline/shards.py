@@ -203,6 +203,8 @@ class PlanShards:
         for info, id_rows in infos:
             items.append(("dropped", _staged(info, "dropped0"), info["dropped0"], ()))
             items.append(("dropped", _staged(info, "dropped1"), info["dropped1"], ()))
+            if "dropped2" in info:  # a source with a bucket pass (CommonCrawl)
+                items.append(("dropped", _staged(info, "dropped2"), info["dropped2"], ()))
             items.append(("duplicate_id", _staged(info, "final"), len(id_rows), id_rows))
         num = self._cfg.num_dropped_shards
         for s, parts in enumerate(split_evenly([size for _, _, size, _ in items], num)):

@@ -8,7 +8,9 @@ killed job leaves nothing half written under a final name; the job removes `_sta
 run is complete.
 
 Kinds: `read` (documents that passed reading, cleaning and filtering), `dropped0` (their drops),
-`final` (documents that passed dedup and the model steps), `dropped1` (the drops of those steps).
+`final` (documents that passed dedup and the model steps), `dropped1` (the drops of those steps);
+for CommonCrawl, `scored` (pages that passed dedup, language ID and got a perplexity) comes before
+`final`, and `dropped2` holds the drops of the bucket pass between them.
 """
 from __future__ import annotations
 

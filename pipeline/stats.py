@@ -292,7 +292,12 @@ def distributions(run: dict[str, Any], scan: ShardScan) -> dict[str, Any]:
 
 
 def _ppl_cutoffs(run: dict[str, Any]) -> list[float]:
-    """The configured cut-offs, else the ones `make models` recorded for English (best effort: plot lines only)."""
+    """The English cut-offs the run used (stats.json), else the configured ones, else the ones
+    `make models` recorded (an older run; best effort: plot lines only)."""
+    used = run["stats"]["sources"].get("commoncrawl", {}).get("perplexity_cutoffs", {})
+    if used:
+        found = used.get("en", next(iter(used.values())))
+        return [c for c in found["cutoffs"] if c is not None]
     cc = run["config"].get("commoncrawl", {})
     if cc.get("ppl_cutoffs"):
         return list(cc["ppl_cutoffs"])

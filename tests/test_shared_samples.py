@@ -1,5 +1,6 @@
 """The corpus job on the real files in ../shared/corpus-samples (read-only): the issue's acceptance."""
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -160,3 +161,55 @@ def test_books_without_boilerplate_and_editions_collapsed(shared_run):
     pairs = {frozenset((d["id"], _meta(d)["duplicate_of"])) for d in dropped}
     stems = {frozenset(x.split("_")[0] for x in pair) for pair in pairs}
     assert stems == {frozenset({"pg972"}), frozenset({"pg3261"}), frozenset({"pg44157"})}
+
+
+# --- CommonCrawl kept as CCNet keeps it (issue 13) ---------------------------------------------------
+def _english_scored(out):
+    """English pages that reached the perplexity step (they carry a perplexity, kept or not)."""
+    docs = _kept(out, "commoncrawl") + _dropped(out, "commoncrawl")
+    return [d for d in docs if d["lang"] == "en" and d["perplexity"] is not None]
+
+
+def test_commoncrawl_buckets_are_cut_at_percentiles_of_commoncrawl_pages(shared_run):
+    """CCNet's head + middle is the pages under the 60th percentile of the language's CommonCrawl
+    perplexities: about 60% of the English pages that reach the step pass it."""
+    scored = _english_scored(shared_run)
+    passed = [d for d in scored if d["ppl_bucket"] in ("head", "middle")]
+    assert len(scored) >= 20 and 0.50 <= len(passed) / len(scored) <= 0.72
+    cut = json.loads((shared_run / "stats.json").read_text())["sources"]["commoncrawl"]["perplexity_cutoffs"]["en"]
+    assert cut["from"] == "commoncrawl" and cut["pages"] == len(scored)
+    assert list(cut["percentiles"]) == ["30", "60"] and cut["cutoffs"] == list(cut["percentiles"].values())
+    assert all(d["perplexity"] < cut["cutoffs"][1] for d in passed)
+    assert all(d["perplexity"] >= cut["cutoffs"][1] for d in scored if d["ppl_bucket"] == "tail")
+
+
+def test_kept_commoncrawl_pages_are_english_and_300_characters_or_more(shared_run):
+    kept = _kept(shared_run, "commoncrawl")
+    assert kept and all(d["lang"] == "en" and len(d["text"]) >= 300 for d in kept)
+    short = [d for d in _dropped(shared_run, "commoncrawl") if d["drop_reason"] == "too_short"]
+    assert short and all(0 < len(d["text"]) < 300 and d["drop_stage"] == "read" for d in short)
+
+
+def test_heldout_wikipedia_text_written_as_a_wet_file_is_kept(shared_models, shared_samples, tmp_path):
+    """An English Wikipedia article the language model never saw (held out by `make models`),
+    crawled as a WET record among the real CommonCrawl files, passes every CCNet step."""
+    from tests.conftest import run_corpus
+    from dedup.hashing import normalize_line
+    from pipeline.models_lm import HELDOUT_EVERY, wikipedia_texts
+
+    # The documents `make models` trained on, in its order (documents with a scorable line).
+    texts = (t for t in wikipedia_texts(str(Path(shared_models) / "wikipedia-corpus"), "en")
+             if any(map(normalize_line, t.split("\n"))))
+    article = next(t for i, t in enumerate(texts) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1 and len(t) >= 2000)
+    root = tmp_path / "in" / "commoncrawl"
+    root.mkdir(parents=True)
+    for path in sorted((shared_samples / "commoncrawl").iterdir()):
+        (root / path.name).symlink_to(path)  # the real files, read where they are
+    body = article.encode("utf-8")
+    head = ("WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://en.wikipedia.org/wiki/Held_out\r\n"
+            "WARC-Date: 2024-05-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n")
+    (root / "zz-heldout.warc.wet").write_bytes(head.encode() + body + b"\r\n\r\n")
+    out = run_corpus(tmp_path / "out", tmp_path / "in", shared_models, "--set", "sources=[commoncrawl]")
+    page = [d for d in _kept(out, "commoncrawl") + _dropped(out, "commoncrawl") if d["url"] == "https://en.wikipedia.org/wiki/Held_out"]
+    assert len(page) == 1 and page[0].get("drop_reason") is None, page[0].get("drop_detail")

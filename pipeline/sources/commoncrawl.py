@@ -288,10 +288,11 @@ def _document(rec: _Record, kind: str, rel: str, dump: str | None, payload: Payl
                     url=_url(rec.headers), created=_created(rec.headers), metadata=dump_meta(meta))
 
 
-def _to_item(rec: _Record, kind: str, rel: str, dump: str | None, max_bytes: int) -> Document | Dropped:
-    """One response or conversion record -> a Document, a declined page (EMPTY) or a PARSE_ERROR."""
+def _to_item(rec: _Record, kind: str, rel: str, dump: str | None, cfg: CommonCrawlConfig) -> Document | Dropped:
+    """One response or conversion record -> a Document, a declined page (EMPTY), a page shorter
+    than cfg.min_chars (TOO_SHORT) or a PARSE_ERROR."""
     try:
-        payload = _payload(rec, kind, max_bytes)
+        payload = _payload(rec, kind, cfg.max_record_bytes)
     except PayloadError as e:
         return _parse_error(rel, _Bad(rec.offset, str(e), rec.headers))
     declined = None
@@ -304,7 +305,12 @@ def _to_item(rec: _Record, kind: str, rel: str, dump: str | None, max_bytes: int
     html = payload.content_type != "text/plain"
     decoded, charset = decode_payload(payload.body, payload.charset, html=html)
     text = html_to_text(decoded) if html else plain_to_text(decoded)
-    return _document(rec, kind, rel, dump, payload, text, charset)
+    doc = _document(rec, kind, rel, dump, payload, text, charset)
+    # cc_net's reader drops `len(doc["raw_content"]) < min_len` (300); a page with no text at all
+    # is left to the `empty` check, as for every source.
+    if text.strip() and len(text) < cfg.min_chars:
+        return Dropped(doc, DropReason.TOO_SHORT, STAGE, f"{len(text)} characters, under commoncrawl.min_chars")
+    return doc
 
 
 def parse_commoncrawl_file(path: str, rel: str, cfg: CommonCrawlConfig) -> Iterator[Document | Dropped]:
@@ -323,7 +329,7 @@ def parse_commoncrawl_file(path: str, rel: str, cfg: CommonCrawlConfig) -> Itera
                 m = _IS_PART_OF_RE.search(item.block)
                 dump = m.group(1).decode("utf-8", "replace") if m else dump
             elif kind in ("response", "conversion"):
-                yield _to_item(item, kind, rel, dump, cfg.max_record_bytes)
+                yield _to_item(item, kind, rel, dump, cfg)
 
 
 class ReadCommonCrawl(ReadFiles):

@@ -59,16 +59,23 @@ def test_exact_without_normalization_keeps_whitespace_variants():
     assert kept == ["d0001", "d0002"]
 
 
-def test_lines_removes_lines_shared_across_documents_only():
+def test_lines_removes_shared_lines_and_keeps_the_first_copy_inside_a_document():
+    """cc_net/dedup.py: a line in two documents leaves both; a line repeated inside one document
+    keeps its first copy (finalize_doc), also when the copies differ in case, digits or unicode
+    punctuation (normalize_for_dedup)."""
     boiler = "Copyright 2019 ACME. All rights reserved.\n"
     docs = [
         _doc(1, "A unique first line here.\n" + boiler + "Another unique line.\n"),
         _doc(2, "Different opening line.\n" + boiler.replace("2019", "2021").upper()),
-        _doc(3, "Repeated inside one doc.\nRepeated inside one doc.\n"),
+        _doc(3, "Repeated inside one doc.\nSomething else.\nREPEATED inside one doc.\n"),
     ]
-    kept, dropped, stats = _run(dedup_lines("commoncrawl", LineDedupConfig(scope="all", min_chars=5)), docs)
-    assert kept == ["d0001", "d0002", "d0003"]
-    assert stats["commoncrawl"]["lines"]["lines_removed"] == 2
+    kept, dropped, stats = run_step(dedup_lines("commoncrawl", LineDedupConfig(scope="all", min_chars=5)), docs, 1, 3)
+    texts = {d.id: d.text for d in kept}
+    assert sorted(texts) == ["d0001", "d0002", "d0003"] and not dropped
+    assert texts["d0001"] == "A unique first line here.\nAnother unique line.\n"
+    assert texts["d0002"] == "Different opening line.\n"
+    assert texts["d0003"] == "Repeated inside one doc.\nSomething else.\n"
+    assert stats["commoncrawl"]["lines"]["lines_removed"] == 3
 
 
 def test_lines_too_short_after_dedup_and_scope():

@@ -13,6 +13,7 @@ from dedup.hashing import (
     book_shingles,
     content_hash,
     line_hash,
+    normalize_for_dedup,
     normalize_for_exact,
     normalize_line,
     sentence_spans,
@@ -116,9 +117,34 @@ def test_line_hash_is_64_bit_of_normalized_line():
     assert 0 <= line_hash("anything") < 2**64
 
 
-def test_line_hash_equal_for_ccnet_equivalent_lines():
-    assert line_hash("  Café opened in 1999. ") == line_hash("cafe opened in 2024.")
+def test_line_hash_equal_for_ccnet_dedup_equivalent_lines():
+    # cc_net normalize_for_dedup: case and digits folded, unicode punctuation deleted...
+    assert line_hash("  Café opened in 1999… ") == line_hash("café OPENED in 2024")
     assert line_hash("one line") != line_hash("another line")
+    # ... accents and ASCII punctuation kept, unlike normalize_line
+    assert line_hash("Café opened.") != line_hash("cafe opened.")
+    assert line_hash("opened.") != line_hash("opened")
+
+
+# Expected values worked out by hand from cc_net/text_normalizer.py normalize_for_dedup: strip,
+# lower, DIGIT_RE -> "0", PUNCT_OR_NON_PRINTING_CHARS_RE (UNICODE_PUNCT keys, chr 0-31, 127-159)
+# deleted.
+@pytest.mark.parametrize("line, expected", [
+    ("  Hello, World!  ", "hello, world!"),
+    ("Prix : 1 234,56 €", "prix : 0 000,00 €"),
+    ("«Bonjour» — dit-il…", "bonjour  dit-il"),
+    ("Ünïcödé ＡＢＣ", "ünïcödé ａｂｃ"),
+    ("a\tb\x85c", "abc"),
+    ("０１２ ٣", "000 0"),
+    ("【note】：ok？", "noteok"),
+])
+def test_normalize_for_dedup_matches_ccnet(line, expected):
+    assert normalize_for_dedup(line) == expected
+
+
+@pytest.mark.parametrize("line", BLANKS)
+def test_normalize_for_dedup_blank(line):
+    assert normalize_for_dedup(line) == ""
 
 
 @pytest.mark.parametrize("line", BLANKS)

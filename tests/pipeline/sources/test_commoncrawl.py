@@ -18,7 +18,8 @@ from scripts.sample.commoncrawl import ARTICLES, DUMP, WARC_FILENAME, WET_FILENA
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = REPO_ROOT.parent / "shared" / "corpus-samples" / "commoncrawl"
-CFG = CommonCrawlConfig()
+# The format tests read short hand-made pages: no length rule (test_min_chars_* checks it).
+CFG = CommonCrawlConfig(min_chars=1)
 META_KEYS = {"file", "warc_record_id", "payload_digest", "content_type", "charset", "dump", "record_type"}
 PARAGRAPH = "The old mill by the river was rebuilt after the flood and now grinds flour for the village bakery."
 
@@ -247,7 +248,7 @@ def test_gzip_name_but_not_gzip(tmp_path):
 @pytest.mark.parametrize("name", ["a.warc.gz", "a.warc"])
 def test_oversized_record_is_a_parse_error_and_reading_goes_on(tmp_path, name):
     big = response(2, html("x" * 5000))
-    out = parse(write(tmp_path / name, [response(1), big, response(3)]), cfg=CommonCrawlConfig(max_record_bytes=2000))
+    out = parse(write(tmp_path / name, [response(1), big, response(3)]), cfg=CommonCrawlConfig(max_record_bytes=2000, min_chars=1))
     assert kinds(out) == ["doc", "parse_error", "doc"] and "over max_record_bytes" in out[1].detail
 
 
@@ -366,3 +367,16 @@ def test_sample_outcomes(tmp_path):
     assert "Home | Topics" not in by_url[ARTICLES[0][0]].text  # the menu is boilerplate
     wet = parse(str(tmp_path / WET_FILENAME))
     assert kinds(wet) == ["doc"] * 6 and {d.meta()["record_type"] for d in wet} == {"conversion"}
+
+
+# --- CCNet's length rule at read ----------------------------------------------------------------------
+def test_min_chars_default_is_ccnet_300_at_read(tmp_path):
+    """cc_net's CCShardReader(min_len=300) drops `len(raw_content) < 300`: 299 out, 300 in."""
+    assert CommonCrawlConfig().min_chars == 300
+    texts = ["x" * 299, "y" * 300, "   "]
+    records = [warc("conversion", t.encode(), i + 1, f"https://example.com/{i}", "Content-Type: text/plain")
+               for i, t in enumerate(texts)]
+    out = parse(write(tmp_path / "a.wet", records), rel="cc/a.wet", cfg=CommonCrawlConfig())
+    assert kinds(out) == ["too_short", "doc", "doc"]  # the blank page goes on to the `empty` check
+    assert out[0].stage == "read" and out[0].detail == "299 characters, under commoncrawl.min_chars"
+    assert len(out[1].text) == 300
