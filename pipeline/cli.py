@@ -152,9 +152,11 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
     _prepare_output(cfg.models.dir)
     start = time.time()
     manifest = build_models(cfg, beam_args)
-    langs = ", ".join(f"{lang} (cut-offs {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
-    print(f"models: perplexity {langs}; reference classifier from {manifest['wikiref']['positives_cited']} cited pages "
-          f"+ {manifest['wikiref']['positives_wikipedia']} Wikipedia articles; {cfg.models.dir}/ in {time.time() - start:.1f}s")
+    langs = ", ".join(f"{lang} (held-out Wikipedia percentiles {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
+    ref = manifest["wikiref"]
+    print(f"models: perplexity {langs}; reference classifier positives: {ref['positives']} ({ref['positives_cited']} cited pages "
+          f"+ {ref['positives_wikipedia']} Wikipedia articles), held-out AUC {ref['heldout_auc']:.3f}; "
+          f"{cfg.models.dir}/ in {time.time() - start:.1f}s")
 
 
 def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:

@@ -7,8 +7,10 @@
      10th document is scored, not trained on: an unpruned 5-gram nearly memorises its training
      text, so its training documents' perplexities would put all unseen text in the tail).
   3. The Wikipedia-reference classifier: positives are CommonCrawl pages whose URL the Wikipedia
-     dumps cite; while fewer than models.ref_min_positives are found, Wikipedia article text fills
-     the positives (the card says how many of each); negatives are CommonCrawl pages.
+     dumps cite, negatives a seeded random sample of the other CommonCrawl pages. With fewer than
+     models.ref_min_positives cited pages the run stops before anything is trained, unless
+     models.ref_wikipedia_positives lets Wikipedia article text fill the positives; its card
+     (wikiref.json) says which positives were used and gives held-out precision, recall and AUC.
   4. manifest.json: the inputs, every file with its sha256 and size, and each model's card.
 
 lid.176 is not trained: it ships inside a PyPI package (filters.langid.find_lid_model).
@@ -89,24 +91,31 @@ def _commoncrawl_pages(cfg: CorpusConfig) -> Iterator[Document]:
             yield from (d for d in parse_commoncrawl_file(path, rel, cfg.commoncrawl) if isinstance(d, Document) and d.text.strip())
 
 
-def _reference_examples(cfg: CorpusConfig, corpus_dir: str, work: Path) -> tuple[Iterator[str], Iterator[str], Iterator[str]]:
-    """(cited CommonCrawl pages, Wikipedia articles, other CommonCrawl pages) for the reference
-    classifier, each a stream: the first models.ref_max_examples of each kind, in crawl order.
+def _cited_pages(cfg: CorpusConfig) -> np.ndarray:
+    """Which crawled pages (of the first models.ref_max_files files, in crawl order) some raw
+    Wikipedia page cites: a boolean per page.
 
-    Three streamed passes, so memory does not grow with the Wikipedia dump: (1) the crawl's page
-    URLs, normalized and hashed to 64 bits (8 bytes a page of the first models.ref_max_files
-    files); (2) the raw Wikipedia pages one at a time, marking the crawled URLs each one cites;
-    (3) the crawl again, writing cited and other pages to two files under `work`, read back as
-    the classifier trains. A 64-bit hash collision could count a page as cited: with n crawled
-    pages and m cited URLs, about n*m/2^64 pages (1e-5 for 10^7 of each)."""
-    from pipeline.models_lm import wikipedia_texts
+    Two streamed passes, so memory does not grow with the Wikipedia dump: (1) the crawl's page
+    URLs, normalized and hashed to 64 bits (about 10 bytes a page); (2) the raw Wikipedia pages
+    one at a time, marking the crawled URLs each one cites. A 64-bit hash collision could count a
+    page as cited: with n crawled pages and m cited URLs, about n*m/2^64 pages (1e-5 for 10^7 of each)."""
+    page_keys, has_url = _crawl_page_keys(cfg)
+    crawled = np.unique(page_keys[has_url])
+    return has_url & np.isin(page_keys, crawled[_cited_among(cfg, crawled)])
 
-    crawled = _crawled_url_keys(cfg)
-    cited = _cited_among(cfg, crawled)
+
+def _reference_examples(cfg: CorpusConfig, page_cited: np.ndarray, work: Path) -> tuple[Path, Path]:
+    """(positives file, negatives file) for the reference classifier, one JSON string a line in
+    crawl order: a seeded random sample of at most models.ref_max_examples of the cited pages
+    (`page_cited`, from _cited_pages), and as many of the others, read in a third pass."""
+    rng = np.random.default_rng(cfg.models.ref_seed)
+    cap = cfg.models.ref_max_examples
+    take = np.zeros(len(page_cited), bool)
+    for members in (np.flatnonzero(page_cited), np.flatnonzero(~page_cited)):
+        take[members if len(members) <= cap else rng.choice(members, cap, replace=False)] = True
     positives, negatives = work / "positives.jsonl", work / "negatives.jsonl"
-    _write_crawl_examples(cfg, crawled[cited], positives, negatives)
-    wiki = (text for lang in cfg.commoncrawl.languages for text in wikipedia_texts(corpus_dir, lang))
-    return _read_texts(positives), wiki, _read_texts(negatives)
+    _write_crawl_examples(cfg, take, page_cited, positives, negatives)
+    return positives, negatives
 
 
 def _url_key(normalized: str) -> int:
@@ -122,14 +131,14 @@ def _page_key(url: str | None) -> int | None:
     return _url_key(normalized) if normalized else None
 
 
-def _crawled_url_keys(cfg: CorpusConfig) -> np.ndarray:
-    """The sorted distinct URL keys of the crawl's pages."""
-    keys = array.array("Q")
+def _crawl_page_keys(cfg: CorpusConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(URL key, has an http(s) URL) of every crawled page, in crawl order."""
+    keys, has_url = array.array("Q"), bytearray()
     for doc in _commoncrawl_pages(cfg):
         key = _page_key(doc.url)
-        if key is not None:
-            keys.append(key)
-    return np.unique(np.frombuffer(keys, np.uint64))
+        keys.append(0 if key is None else key)
+        has_url.append(key is not None)
+    return np.frombuffer(keys, np.uint64), np.frombuffer(bytes(has_url), bool)
 
 
 def _cited_among(cfg: CorpusConfig, crawled: np.ndarray) -> np.ndarray:
@@ -146,21 +155,18 @@ def _cited_among(cfg: CorpusConfig, crawled: np.ndarray) -> np.ndarray:
     return cited
 
 
-def _write_crawl_examples(cfg: CorpusConfig, cited: np.ndarray, positives: Path, negatives: Path) -> None:
-    """The first models.ref_max_examples cited pages (URL key in the sorted `cited`) into
-    `positives` and as many other pages into `negatives`, one JSON string a line."""
-    cap = cfg.models.ref_max_examples
-    counts = {positives: 0, negatives: 0}
+def _write_crawl_examples(cfg: CorpusConfig, take: np.ndarray, cited: np.ndarray, positives: Path, negatives: Path) -> None:
+    """The crawled pages marked in `take` (indexes in crawl order), into `positives` where `cited`
+    and into `negatives` otherwise, one JSON string a line."""
+    num_left = int(take.sum())
     with open(positives, "w", encoding="utf-8") as pos, open(negatives, "w", encoding="utf-8") as neg:
-        for doc in _commoncrawl_pages(cfg):
-            key = _page_key(doc.url)
-            i = int(np.searchsorted(cited, np.uint64(key))) if key is not None else len(cited)
-            path, out = (positives, pos) if i < len(cited) and cited[i] == key else (negatives, neg)
-            if counts[path] < cap:
-                out.write(json.dumps(doc.text, ensure_ascii=False) + "\n")
-                counts[path] += 1
-            elif min(counts.values()) >= cap:
+        for i, doc in enumerate(_commoncrawl_pages(cfg)):
+            if not num_left:
                 return
+            assert i < len(take), "the crawl changed between two passes"
+            if take[i]:
+                (pos if cited[i] else neg).write(json.dumps(doc.text, ensure_ascii=False) + "\n")
+                num_left -= 1
 
 
 def _read_texts(path: Path) -> Iterator[str]:
@@ -173,13 +179,15 @@ def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
     """Train every model under cfg.models.dir and write its manifest; returns the manifest."""
     from filters.langid import find_lid_model
     from pipeline.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
-    from pipeline.models_ref import train_reference_classifier
+    from pipeline.models_ref import card_path_for, positives_source, train_reference_classifier
 
     missing = [lang for lang in cfg.commoncrawl.languages if lang not in cfg.models.lm_languages]
     if missing:
         raise ValueError(f"commoncrawl.languages {missing} have no perplexity model: add them to models.lm_languages")
     root = Path(cfg.models.dir)
     root.mkdir(parents=True, exist_ok=True)
+    page_cited = _cited_pages(cfg)
+    positives_source(int(page_cited.sum()), cfg.models)  # too few cited pages stop here, before anything trains
     corpus_dir = _wikipedia_corpus(cfg, beam_args)
     lmplz, build_binary = find_kenlm_binaries()
     lm_cards = {
@@ -187,15 +195,18 @@ def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
         for lang in cfg.models.lm_languages
     }
     with tempfile.TemporaryDirectory(prefix=".ref-examples-", dir=root) as work:
-        positives, wiki, negatives = _reference_examples(cfg, corpus_dir, Path(work))
-        ref_card = train_reference_classifier(positives, wiki, negatives, root / WIKIREF_MODEL, cfg.models)
-    files = [Path(card[key]) for card in lm_cards.values() for key in ("sp_model", "lm")] + [root / WIKIREF_MODEL]
+        positives, negatives = _reference_examples(cfg, page_cited, Path(work))
+        wiki = (text for lang in cfg.commoncrawl.languages for text in wikipedia_texts(corpus_dir, lang))
+        ref_card = train_reference_classifier(_read_texts(positives), wiki, _read_texts(negatives), root / WIKIREF_MODEL,
+                                              cfg.models, keep_threshold=cfg.commoncrawl.wiki_ref_threshold)
+    ref_files = [root / WIKIREF_MODEL, card_path_for(root / WIKIREF_MODEL)]
+    files = [Path(card[key]) for card in lm_cards.values() for key in ("sp_model", "lm")] + ref_files
     manifest = {
         "fingerprint": _fingerprint(cfg),
         "lid": {"path": find_lid_model(), "license": "CC-BY-SA-3.0", "source": "fastText lid.176.ftz"},
         "lm": {lang: {**card, "sp_model": str(Path(card["sp_model"]).relative_to(root)),
                       "lm": str(Path(card["lm"]).relative_to(root))} for lang, card in lm_cards.items()},
-        "wikiref": {**ref_card, "path": WIKIREF_MODEL},
+        "wikiref": {**ref_card, "path": WIKIREF_MODEL, "card": ref_files[1].name},
         "files": [_file_entry(p, root) for p in files],
     }
     write_text_atomic(str(root / MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")

@@ -3,11 +3,14 @@
 LLaMA section 2: "we trained a linear model to classify pages used as references in Wikipedia
 v.s. randomly sampled pages, and discarded pages not classified as references". Positives are
 CommonCrawl pages whose URL a Wikipedia article cites (`cited_urls`, matched to WARC-Target-URI
-through `normalize_url`); negatives are randomly sampled CommonCrawl pages. A small crawl holds few
-cited pages, so while they number fewer than `ModelsConfig.ref_min_positives`, Wikipedia article
-texts fill up the positives, which makes the model the "Wikipedia-like vs random web" classifier
-GPT-3's and RedPajama's quality filters are. The model is fastText supervised (Joulin et al.
-2016), the linear model CCNet's tooling already runs; filters.wikiref scores pages with it.
+through `normalize_url`); negatives are a random sample of the other CommonCrawl pages. A small
+crawl holds few cited pages: with fewer than `ModelsConfig.ref_min_positives` the run stops
+(`positives_source`), unless `ref_wikipedia_positives` lets Wikipedia article text fill the
+positives, which makes the model the "Wikipedia-like vs random web" classifier GPT-3's and
+RedPajama's quality filters are; the model card says which positives were used. The card's
+precision, recall and AUC are measured on pages held out of training. The model is fastText
+supervised (Joulin et al. 2016), the linear model CCNet's tooling already runs; filters.wikiref
+scores pages with it.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import ctypes
 import hashlib
 import html
 import itertools
+import json
 import logging
 import os
 import random
@@ -27,8 +31,10 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import fasttext
+import numpy as np
+import xxhash
 
-from filters.wikiref import CC_LABEL, REF_LABEL, classifier_text
+from filters.wikiref import CC_LABEL, REF_LABEL, classifier_text, ref_probability
 from pipeline.config import ModelsConfig
 
 HOLDOUT_FRACTION = 0.1
@@ -109,20 +115,53 @@ def _clean_url(url: str) -> str:
 
 
 # --- training --------------------------------------------------------------------------------
+POSITIVES_CITED, POSITIVES_WIKIPEDIA = "cited_pages", "wikipedia_text"
+_HELDOUT_TASK = {
+    POSITIVES_CITED: "CommonCrawl pages cited by Wikipedia vs random CommonCrawl pages",
+    POSITIVES_WIKIPEDIA: "Wikipedia article text (and any cited pages) vs random CommonCrawl pages",
+}
+
+
+def positives_source(num_cited: int, cfg: ModelsConfig) -> str:
+    """POSITIVES_CITED when `num_cited` cited pages reach `cfg.ref_min_positives`; else
+    POSITIVES_WIKIPEDIA if `cfg.ref_wikipedia_positives` allows it, and a one-line ValueError if not:
+    a classifier of Wikipedia text against the crawl is another model than the recipe's, so it is
+    the user's choice, never a silent fallback."""
+    if num_cited >= cfg.ref_min_positives:
+        return POSITIVES_CITED
+    if cfg.ref_wikipedia_positives:
+        return POSITIVES_WIKIPEDIA
+    raise ValueError(
+        f"reference classifier: found {num_cited} CommonCrawl pages cited by Wikipedia, fewer than "
+        f"models.ref_min_positives ({cfg.ref_min_positives}); give more CommonCrawl input, or set "
+        "`models.ref_wikipedia_positives: true` to fill the positives with Wikipedia article text"
+    )
+
+
 class _Spool:
-    """Normalized examples in one file on disk; in memory only an (offset, size) pair each, so no
-    text is held however many examples there are."""
+    """Normalized examples in one file on disk; in memory only an (offset, size) pair and a 64-bit
+    hash each, so no text is held however many examples there are. A text already stored is not
+    stored again: a page crawled twice (or under two URLs) could otherwise be trained on and
+    held out at once."""
 
     def __init__(self, path: Path) -> None:
         self._file = open(path, "w+b")  # closed by close()
         self._offsets, self._sizes = array.array("q"), array.array("q")
+        self._seen: set[int] = set()
+        self.num_duplicates = 0
 
     def add(self, text: str) -> int:
-        """Normalize `text` for the classifier and store it; its index, or -1 when nothing is left."""
+        """Normalize `text` for the classifier and store it; its index, or -1 when nothing is left
+        or the same normalized text is stored already."""
         line = classifier_text(text)
         if not line:
             return -1
         data = line.encode("utf-8")
+        key = xxhash.xxh3_64_intdigest(data)
+        if key in self._seen:
+            self.num_duplicates += 1
+            return -1
+        self._seen.add(key)
         self._file.seek(0, os.SEEK_END)
         self._offsets.append(self._file.tell())
         self._sizes.append(len(data))
@@ -143,12 +182,15 @@ def train_reference_classifier(
     negatives: Iterable[str],
     out_path: Path,
     cfg: ModelsConfig,
+    keep_threshold: float | None = None,
 ) -> dict:
-    """Train and save the reference classifier; return its model card.
+    """Train and save the reference classifier and its card (`<model>.json` beside it); return the card.
 
-    Classes are balanced (each cut to the smaller, at most `cfg.ref_max_examples`); cited pages
-    are kept before Wikipedia fill-up. 10% of each class is held out and scored at the argmax
-    (probability 0.5). Same inputs and config give the same model, byte for byte.
+    Positives are the cited pages, or (positives_source) cited pages filled up with Wikipedia
+    text. Classes are balanced (each cut to the smaller, at most `cfg.ref_max_examples`). A seeded
+    10% of each class is held out of training; the card's precision, recall and accuracy at
+    probability 0.5 (and at `keep_threshold`, the corpus filter's cut, when given) and its AUC are
+    measured on those pages only. Same inputs and config give the same model, byte for byte.
 
     Streamed: at most `cfg.ref_max_examples` pages are read from each iterable (the first ones),
     normalized into a file on disk as they come; shuffles and splits move 8-byte indexes, the
@@ -160,7 +202,7 @@ def train_reference_classifier(
     with tempfile.TemporaryDirectory(prefix=".train-", dir=out_path.parent) as tmp:
         spool = _Spool(Path(tmp) / "examples.txt")
         try:
-            pos, neg, num_cited, num_wiki = _select_examples(positives_cited, positives_wiki, negatives, cfg, rng, spool)
+            pos, neg, num_cited, num_wiki, source = _select_examples(positives_cited, positives_wiki, negatives, cfg, rng, spool)
             train, heldout = _split(pos, neg, rng)
             train_file = Path(tmp) / "train.txt"
             _write_labelled(train_file, train, spool)
@@ -171,18 +213,24 @@ def train_reference_classifier(
                 )
             tmp_model = Path(tmp) / out_path.name
             model.save_model(str(tmp_model))
-            os.replace(tmp_model, out_path)  # same directory, so the rename is atomic
-            scores = _evaluate(model, heldout, spool)
+            probs, labels = _heldout_probabilities(model, heldout, spool)
         finally:
             spool.close()
-    card = {
-        "positives_cited": num_cited,
-        "positives_wikipedia": num_wiki,
-        "negatives": len(neg),
-        "filled_with_wikipedia": num_wiki > 0,
-        **scores,
-    }
-    return {**card, **_file_card(out_path)}
+        card = {
+            "positives": source, "positives_cited": num_cited, "positives_wikipedia": num_wiki,
+            "negatives": len(neg), "duplicates_skipped": spool.num_duplicates, "heldout_task": _HELDOUT_TASK[source],
+            **_heldout_scores(probs, labels, keep_threshold), **_file_card(tmp_model, out_path),
+        }
+        tmp_card = Path(tmp) / "card.json"
+        tmp_card.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp_model, out_path)  # same directory, so both renames are atomic
+        os.replace(tmp_card, card_path_for(out_path))
+    return card
+
+
+def card_path_for(model_path: Path) -> Path:
+    """Where the model card of the classifier saved at `model_path` is written: beside it, `.json`."""
+    return Path(model_path).with_suffix(".json")
 
 
 @contextlib.contextmanager
@@ -210,13 +258,15 @@ def _zero_filled_malloc() -> Iterator[None]:
 def _select_examples(
     cited: Iterable[str], wiki: Iterable[str], negatives: Iterable[str], cfg: ModelsConfig,
     rng: random.Random, spool: _Spool,
-) -> tuple[array.array, array.array, int, int]:
-    """(positives, negatives, number cited, number from Wikipedia) as spool indexes, balanced."""
+) -> tuple[array.array, array.array, int, int, str]:
+    """(positives, negatives, number cited, number from Wikipedia, positives_source) as spool
+    indexes, balanced. Too few cited pages is positives_source's ValueError unless allowed."""
     cap = cfg.ref_max_examples
     pos = _kept(_shuffled(_spooled(cited, cap, spool), rng))
     neg = _kept(_shuffled(_spooled(negatives, cap, spool), rng))
     num_cited = len(pos)
-    if num_cited < cfg.ref_min_positives:
+    source = positives_source(num_cited, cfg)
+    if source == POSITIVES_WIKIPEDIA:
         # Fill up to balance the negatives (at least ref_min_positives): read only what is needed.
         want = min(cap, max(cfg.ref_min_positives, len(neg))) - num_cited
         pos.extend(itertools.islice(filter(lambda i: i >= 0, map(spool.add, wiki)), want))
@@ -226,7 +276,8 @@ def _select_examples(
             f"or Wikipedia articles) and 2 negative pages (random CommonCrawl pages); got {len(pos)} and {len(neg)}"
         )
     n = min(len(pos), len(neg))
-    return pos[:n], neg[:n], min(num_cited, n), max(0, n - num_cited)
+    num_wiki = max(0, n - num_cited)
+    return pos[:n], neg[:n], min(num_cited, n), num_wiki, POSITIVES_WIKIPEDIA if num_wiki else POSITIVES_CITED
 
 
 def _spooled(texts: Iterable[str], limit: int, spool: _Spool) -> array.array:
@@ -267,26 +318,54 @@ def _write_labelled(path: Path, examples: array.array, spool: _Spool) -> None:
             f.write(f"{_label(example)} {spool.text(example >> 1)}\n")
 
 
-def _evaluate(model: fasttext.FastText._FastText, heldout: array.array, spool: _Spool) -> dict:
-    """Precision and recall of `__label__ref`, and accuracy, on the held-out pages (predicted in
-    batches of EVAL_BATCH, read back from the spool)."""
-    tp = num_pred_ref = num_gold_ref = num_right = 0
+def _heldout_probabilities(model: fasttext.FastText._FastText, heldout: array.array, spool: _Spool) -> tuple[np.ndarray, np.ndarray]:
+    """(P(`__label__ref`), is reference) of each held-out page, predicted in batches of EVAL_BATCH
+    read back from the spool; the probability is the one the corpus filter cuts (ref_probability)."""
+    probs = np.empty(len(heldout))
     for start in range(0, len(heldout), EVAL_BATCH):
         batch = heldout[start:start + EVAL_BATCH]
-        predicted = model.predict([spool.text(example >> 1) for example in batch], k=1)[0]
-        for example, labels in zip(batch, predicted):
-            gold, pred = _label(example), labels[0]
-            tp += gold == pred == REF_LABEL
-            num_pred_ref += pred == REF_LABEL
-            num_gold_ref += gold == REF_LABEL
-            num_right += gold == pred
+        labels, scores = model.predict([spool.text(example >> 1) for example in batch], k=2)
+        probs[start:start + len(batch)] = [ref_probability(*answer) for answer in zip(labels, scores)]
+    return probs, np.array([example & 1 for example in heldout], bool)
+
+
+def _heldout_scores(probs: np.ndarray, labels: np.ndarray, keep_threshold: float | None = None) -> dict:
+    """The card's held-out figures: class sizes, AUC, and precision / recall / accuracy of
+    "reference" (probability >= threshold) at 0.5 and, when given, at `keep_threshold`."""
+    card = {"heldout_positives": int(labels.sum()), "heldout_negatives": int((~labels).sum()),
+            "heldout_auc": round(roc_auc(probs, labels), 4), "heldout_threshold": 0.5}
+    card.update({f"heldout_{k}": v for k, v in _at_threshold(probs, labels, 0.5).items()})
+    if keep_threshold is not None:
+        card["heldout_keep_threshold"] = keep_threshold
+        card.update({f"heldout_keep_{k}": v for k, v in _at_threshold(probs, labels, keep_threshold).items()})
+    return card
+
+
+def _at_threshold(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    predicted = probs >= threshold
+    tp = int((predicted & labels).sum())
     return {
-        "heldout_precision": round(tp / num_pred_ref, 4) if num_pred_ref else 0.0,
-        "heldout_recall": round(tp / num_gold_ref, 4) if num_gold_ref else 0.0,
-        "heldout_accuracy": round(num_right / len(heldout), 4),
+        "precision": round(tp / int(predicted.sum()), 4) if predicted.any() else 0.0,
+        "recall": round(tp / int(labels.sum()), 4) if labels.any() else 0.0,
+        "accuracy": round(float((predicted == labels).mean()), 4) if len(labels) else 0.0,
     }
 
 
-def _file_card(path: Path) -> dict:
-    data = path.read_bytes()
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random
+    negative, ties counting one half. Computed as the Mann-Whitney U statistic from average
+    ranks (ties share their mean rank), O(n log n). Needs at least one page of each class."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels, bool)
+    num_pos, num_neg = int(labels.sum()), int((~labels).sum())
+    assert num_pos and num_neg, "AUC needs positives and negatives"
+    _, tie_group, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    last_rank = np.cumsum(counts)  # 1-based rank of each group's last member
+    mean_rank = last_rank - (counts - 1) / 2.0
+    rank_sum = float(mean_rank[tie_group][labels].sum())
+    return (rank_sum - num_pos * (num_pos + 1) / 2.0) / (num_pos * num_neg)
+
+
+def _file_card(written: Path, path: Path) -> dict:
+    """The file `written` (a temporary name) will be once renamed to `path`."""
+    data = written.read_bytes()
     return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
