@@ -7,6 +7,12 @@ definitions (its github_clean_dedup_local.py / github_run_filter.py):
 - mean line length, characters / lines (newlines counted, as RedPajama does), over
   `max_mean_line_length` (100): MEAN_LINE;
 - alphanumeric characters / all characters under `min_alnum_fraction` (0.25): ALNUM;
+- alphabetic characters (str.isalpha) / tokens under `min_alpha_per_token` (1.5): ALPHA_TOKENS.
+  RedPajama counts tokens with the GPT-NeoX-20B BPE tokenizer (EleutherAI/pythia-6.9b-deduped),
+  a download this job cannot make. Its byte-level BPE first splits text with GPT-2's regex and
+  then encodes each piece as one token or more; `count_pretokens` counts those pieces (the same
+  regex in Python's `re`). So the ratio here is at least RedPajama's: every file dropped here,
+  RedPajama drops too, and a file RedPajama drops (ratio under 1.5 only by the BPE count) may stay;
 - an extension (or whole name: Makefile) outside `extensions`, RedPajama's allow-list: EXTENSION.
 
 Before those, vendored and generated files are VENDORED (node_modules/, vendor/, third_party/,
@@ -15,7 +21,10 @@ lines): they are somebody else's code, or no one's. `clean_github` applies the r
 order: VENDORED and EXTENSION on the file as read (a header may be what says "generated"), then
 the license header is stripped, then EMPTY, then the line and character rules on what is left.
 Extensions match case-insensitively: RedPajama lists both .c and .C, and README.MD is Markdown.
-Exact file-level dedup (the recipe's last GitHub step) is dedup/'s job.
+Exact file-level dedup (the recipe's last GitHub step) is dedup/'s job; by `raw_exact_dedup` it
+hashes the text as it is, as RedPajama does, not whitespace-normalized (pipeline/plan.py). It
+hashes the file after its license header is stripped: LLaMA deduplicates "the resulting dataset"
+(RedPajama hashed before stripping, so two copies differing only in their header both stayed).
 """
 from __future__ import annotations
 
@@ -168,6 +177,23 @@ def alnum_fraction(text: str) -> float:
 
 
 
+# GPT-2's pre-tokenization regex, which GPT-NeoX's byte-level BPE applies first:
+# 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ . In `re`, \p{L} is
+# [^\W\d_] (word characters that are neither digits nor "_"), \p{N} is \d, and "_" is punctuation.
+_PRETOKEN_RE = re.compile(r"'(?:[stdm]|re|ve|ll)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+")
+
+
+def count_pretokens(text: str) -> int:
+    """The pieces GPT-NeoX's tokenizer splits `text` into before BPE: a lower bound on its tokens."""
+    return sum(1 for _ in _PRETOKEN_RE.finditer(text))
+
+
+def alpha_per_token(text: str) -> float:
+    """Alphabetic characters (str.isalpha, as RedPajama) per pre-token; 0.0 for ""."""
+    num_tokens = count_pretokens(text)
+    return sum(map(str.isalpha, text)) / num_tokens if num_tokens else 0.0
+
+
 def _path_rules(path: str, text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
     why = _vendored(path, text)
     if why:
@@ -179,7 +205,7 @@ def _path_rules(path: str, text: str, cfg: GitHubConfig) -> tuple[DropReason, st
 
 
 def _text_rules(text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
-    """RedPajama's three measures; blank text has none (it is EMPTY, see clean_github)."""
+    """RedPajama's four measures; blank text has none (it is EMPTY, see clean_github)."""
     if not text.strip():
         return None
     lines = text.splitlines()
@@ -192,11 +218,15 @@ def _text_rules(text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
     fraction = alnum_fraction(text)
     if fraction < cfg.min_alnum_fraction:
         return DropReason.ALNUM, f"alphanumeric fraction {fraction:.3f}"
+    if cfg.min_alpha_per_token:
+        ratio = alpha_per_token(text)
+        if ratio < cfg.min_alpha_per_token:
+            return DropReason.ALPHA_TOKENS, f"{ratio:.2f} alphabetic characters per token"
     return None
 
 
 def check_github_file(doc: Document, cfg: GitHubConfig) -> DropReason | None:
-    """VENDORED, EXTENSION, LONG_LINE, MEAN_LINE, ALNUM in that order on the text as it is (the
+    """VENDORED, EXTENSION, LONG_LINE, MEAN_LINE, ALNUM, ALPHA_TOKENS in that order on the text as it is (the
     path is the metadata's "path"); None keeps the file. Blank text passes the text rules."""
     path = doc.meta().get("path", doc.id)
     verdict = _path_rules(path, doc.text, cfg) or _text_rules(doc.text, cfg)

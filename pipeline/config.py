@@ -118,6 +118,10 @@ class GitHubConfig:
     max_line_length: int = 1000
     max_mean_line_length: int = 100
     min_alnum_fraction: float = 0.25
+    min_alpha_per_token: float = 1.5  # RedPajama: alphabetic characters per token; 0 turns it off
+    # Exact file dedup hashes the file's text as it is (RedPajama: md5 of the content), not the
+    # dedup.exact.normalization form; false: that normalization, as for the other sources.
+    raw_exact_dedup: bool = True
     max_file_bytes: int = 1_000_000  # a larger source file is dropped as too_large
     max_archive_bytes: int = 2_000_000_000  # decompressed cap per repository archive
     strip_license_headers: bool = True
@@ -129,7 +133,9 @@ class StackExchangeConfig:
 
     top_sites: int = 28  # keep the N sites with the most posts in the input; 0 keeps every site
     sites: tuple[str, ...] = ()  # an explicit list of sites to keep (overrides top_sites)
-    min_answers: int = 1  # questions with fewer answers are dropped as no_answers
+    # Questions with fewer answers are dropped as no_answers. 0: an unanswered question is kept as
+    # the question alone, as RedPajama kept it (its stack_exchange/filter.py).
+    min_answers: int = 0
     max_archive_bytes: int = 200_000_000_000  # decompressed cap per .7z dump
 
 

@@ -97,7 +97,8 @@ class CorpusSource(beam.PTransform):
     def expand(self, pbegin):
         sf, cfg = self._sf, self._cfg
         plan = plan_source(sf.source, cfg, self._models)
-        steps = plan.pre_steps + [build_dedup(step, sf.source, cfg.dedup) for step in getattr(cfg.dedup, sf.source)]
+        dedup = plan.dedup or cfg.dedup
+        steps = plan.pre_steps + [build_dedup(step, sf.source, dedup) for step in getattr(dedup, sf.source)]
         out, write_dropped = cfg.output, cfg.shards.write_dropped
         tasks = [FileTask(sf.source, i, path, rel) for i, (path, rel) in enumerate(sf.files)]
         first_keys = steps[0] if steps else None

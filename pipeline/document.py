@@ -41,6 +41,7 @@ class DropReason(str, enum.Enum):
     LONG_LINE = "long_line"  # longest line over github.max_line_length
     MEAN_LINE = "mean_line"  # mean line length over github.max_mean_line_length
     ALNUM = "alnum_fraction"  # alphanumeric fraction under github.min_alnum_fraction
+    ALPHA_TOKENS = "alpha_per_token"  # alphabetic characters per token under github.min_alpha_per_token
     TOO_LARGE = "too_large"  # a file or archive member over its size cap
     # StackExchange (LLaMA section 2).
     NO_ANSWERS = "no_answers"

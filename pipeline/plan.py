@@ -15,7 +15,7 @@ from filters.c4 import C4Filter
 from filters.ccnet import BucketStep, LangIdStep, LanguageModelFiles, PerplexityStep, WikiRefStep
 from filters.filter_documents import Plain
 from filters.github import clean_github
-from pipeline.config import CorpusConfig
+from pipeline.config import CorpusConfig, DedupConfig, ExactDedupConfig
 from pipeline.sources.arxiv import parse_arxiv_file
 from pipeline.sources.books import parse_books_file
 from pipeline.sources.c4 import parse_c4_file
@@ -46,6 +46,7 @@ class SourcePlan:
     # it (and the steps after it) run in a later per-file pass, once the cut-offs are known.
     bucket: BucketStep | None = None
     after_bucket: list[tuple[str, Callable]] = dataclasses.field(default_factory=list)
+    dedup: DedupConfig | None = None  # this source's dedup settings where they differ from cfg.dedup
 
 
 def plan_source(source: str, cfg: CorpusConfig, models: CommonCrawlModels | None) -> SourcePlan:
@@ -54,8 +55,9 @@ def plan_source(source: str, cfg: CorpusConfig, models: CommonCrawlModels | None
         return SourcePlan(source, parse_c4_file, cfg.c4, functools.partial(C4Filter, cfg.c4), checks)
     if source == "wikipedia":
         return SourcePlan(source, parse_wikipedia_file, cfg.wikipedia, Bind(clean_wikipedia, cfg.wikipedia), checks)
-    if source == "github":
-        return SourcePlan(source, parse_github_file, cfg.github, Bind(clean_github, cfg.github), checks)
+    if source == "github":  # RedPajama's exact file dedup hashes the content as it is
+        raw = dataclasses.replace(cfg.dedup, exact=ExactDedupConfig("none")) if cfg.github.raw_exact_dedup else None
+        return SourcePlan(source, parse_github_file, cfg.github, Bind(clean_github, cfg.github), checks, dedup=raw)
     if source == "stackexchange":  # questions are assembled per file; the largest sites chosen from counts
         se = cfg.stackexchange
         return SourcePlan(source, parse_questions_file, se, None, checks, pre_steps=[SiteStep(se)])

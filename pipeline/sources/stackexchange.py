@@ -265,6 +265,8 @@ def assemble_question(site: str, question_id: int, posts: Iterable[Post], cfg: S
     Ties go to the accepted answer, then to the older post (smaller id). A group with no question
     row (answers whose question is not in the input: deleted, or cut from a partial dump) is a
     parse_error at stage "clean"; a question with fewer than `min_answers` answers is no_answers.
+    With the default 0, an unanswered question is a document of its title and body alone, as
+    RedPajama kept it (its stack_exchange/filter.py keeps every post with a title).
     """
     posts_by_id = _newest_copies(posts)
     question = posts_by_id.get(question_id)

@@ -5,7 +5,7 @@ pipeline/sources/stackexchange.py.
 - gardening.sample.stackexchange.com_2024-03/Posts.xml (+ Tags.xml, another table of the dump that
   is not an input): eight questions and seventeen answers with varied scores, HTML bodies with
   paragraphs, lists, code blocks, links, an image and entities. One question has no answers
-  (no_answers); two answers tie at the top score, the accepted one of them has the larger id (it
+  (kept alone; no_answers under stackexchange.min_answers 1); two answers tie at the top score, the accepted one of them has the larger id (it
   still comes first); a tag-wiki excerpt and a tag wiki (PostTypeId 4 and 5) are not documents; one
   answer row has a non-integer Score (a read parse_error); one answer's question is not in the dump
   (a clean parse_error, "answers without their question").

@@ -254,7 +254,38 @@ def test_filter_drops_with_reason_stage_and_detail(text, reason):
 
 
 # --- the real C4 sample (read-only) -----------------------------------------------------------------
-def test_real_c4_sample_mostly_kept():
+# What NLTK's punkt (the sentence splitter C4 ran on every kept line) makes of lines of the real
+# sample's pages, checked against nltk.tokenize.punkt itself: one sentence per list item.
+@pytest.mark.parametrize("line, punkt_sentences", [
+    ("Funding is in accordance with property laws, O.C.G.A. § 44-12-236. For more information, call.",
+     ["Funding is in accordance with property laws, O.C.G.A.", "§ 44-12-236.", "For more information, call."]),
+    ("Mondal, K.C.; Kostakis, G.E.; Lan, Y.; Powell, A.K.",
+     ["Mondal, K.C.", "; Kostakis, G.E.", "; Lan, Y.; Powell, A.K."]),
+    ("God is over their hands.* Hence, he who breaks his oath, breaks it.",
+     ["God is over their hands.", "* Hence, he who breaks his oath, breaks it."]),
+    ("Renault workshop manual, M.R. 164, additive, R1178 Sedan.", ["Renault workshop manual, M.R.", "164, additive, R1178 Sedan."]),
+    ("We went hiking!! At night, we saw the view of Hongkong!!",
+     ["We went hiking!!", "At night, we saw the view of Hongkong!", "!"]),
+    ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+    ("He said \u201cstop.\u201d Then left.", ["He said \u201cstop.\u201d", "Then left."]),
+    ("Dr. Who met J. R. Smith. Yes... no?! ok", ["Dr. Who met J. R. Smith.", "Yes...", "no?!", "ok"]),
+    ("Ramirez, Jaime A. (2018) Feasibility Study.", ["Ramirez, Jaime A.", "(2018) Feasibility Study."]),
+    ("See page 5. the end. It was 5. The end.", ["See page 5. the end.", "It was 5.", "The end."]),
+    ("The U.S. Army uses 3.5 mm parts, e.g., bolts.", ["The U.S. Army uses 3.5 mm parts, e.g., bolts."]),
+    ("I have tried omega-3\u2019s. This one is small.", ["I have tried omega-3\u2019s.", "This one is small."]),
+])
+def test_count_sentences_follows_punkt(line, punkt_sentences):
+    assert count_sentences(line) == len(punkt_sentences)
+    # Lines never join sentences: C4 counted line by line.
+    assert count_sentences(f"{line}\n  \n{line}") == 2 * len(punkt_sentences)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", " \t\n  \n\t"])
+def test_count_sentences_blank(text):
+    assert count_sentences(text) == 0
+
+
+def test_real_c4_sample_all_kept():
     if not C4_SAMPLE.is_file():
         pytest.skip(f"{C4_SAMPLE} not present")
     from pipeline.sources.c4 import parse_c4_file
@@ -263,11 +294,13 @@ def test_real_c4_sample_mostly_kept():
     assert len(docs) == 1000 and all(isinstance(d, Document) for d in docs)
     c4_reasons = {DropReason.EMPTY, DropReason.C4_LOREM_IPSUM, DropReason.C4_CURLY_BRACKET,
                   DropReason.C4_TOO_FEW_SENTENCES, DropReason.C4_BAD_WORDS}
-    # Measured: 995 kept with the paper's 3 sentences and 5 words per line (the defaults, the values
-    # C4 itself was built with); 839 with the swapped 5 sentences and 3 words per line.
-    for cfg, at_least in ((C4Config(), 980), (DEFAULT, 800)):
-        f = C4Filter(cfg)
-        out = [f(d) for d in docs]
-        dropped = [o for o in out if isinstance(o, Dropped)]
-        assert len(out) - len(dropped) >= at_least
-        assert all(o.reason in c4_reasons and o.stage == "clean" and o.detail for o in dropped)
+    # These are pages C4 kept, cleaned by these very rules with the paper's 3 sentences and 5 words
+    # per line (the defaults): every one of them passes again. With the swapped 5 sentences and 3
+    # words per line many do not (843 kept when measured); only the reasons are checked there.
+    f = C4Filter(C4Config())
+    dropped = [o for o in map(f, docs) if isinstance(o, Dropped)]
+    assert [(o.doc.id, o.reason.value) for o in dropped] == []
+    f = C4Filter(DEFAULT)
+    dropped = [o for o in map(f, docs) if isinstance(o, Dropped)]
+    assert len(docs) - len(dropped) >= 800
+    assert all(o.reason in c4_reasons and o.stage == "clean" and o.detail for o in dropped)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from filters.github import alnum_fraction, check_github_file, clean_github, file_kind, strip_license_header
+from filters.github import (
+    alnum_fraction, alpha_per_token, check_github_file, clean_github, count_pretokens, file_kind, strip_license_header,
+)
 from pipeline.config import GitHubConfig
 from pipeline.document import Document, DropReason, Dropped, dump_meta
 from pipeline.sources.github import parse_github_file
@@ -18,7 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared" / "corpus-samples" / "github"
 COFFEE = SHARED / "Yoav-Shafir__Elasticsearch-Coffee-Search-Engine-JS__NO-LICENSE_minified-vendor-js.tar.gz"
 CFG = GitHubConfig()
-CODE = "def add(a, b):\n    return a + b\n"
+# Kept by every rule (a toy "def add(a, b)" has too few letters per token for RedPajama).
+CODE = "def add_numbers(first, second):\n    return first + second\n"
 
 
 def doc(path: str, text: str = CODE) -> Document:
@@ -58,7 +61,7 @@ def test_generated_files_are_vendored(text):
     "# do not edit lightly\nX = 1\n",  # not the capitalized marker
 ])
 def test_not_vendored(text):
-    assert check("src/builder/mod.py", text) is None
+    assert check("src/builder/mod.py", text, min_alpha_per_token=0) is None
 
 
 @pytest.mark.parametrize("text", ["", "  \n\t\n"])
@@ -107,9 +110,65 @@ def test_mean_line_boundary():
 
 
 def test_alnum_boundary():
-    assert check("a.md", "ab" + " " * 6) is None  # exactly 0.25
+    assert check("a.md", "ab" + " " * 6, min_alpha_per_token=0) is None  # exactly 0.25
     assert check("a.md", "ab" + " " * 7) is DropReason.ALNUM
     assert check("a.md", "+--+--+\n|  |  |\n" * 4) is DropReason.ALNUM
+
+
+# --- ALPHA_TOKENS (RedPajama github_run_filter.py: alpha characters / tokens < 1.5 is dropped) ----------
+def test_alpha_per_token_boundary_and_off():
+    # "abc" is one token, ")" another: 3 alphabetic characters over 2 pieces is exactly 1.5.
+    assert check("a.py", "abc)") is None
+    assert check("a.py", "ab)") is DropReason.ALPHA_TOKENS  # 2 / 2 = 1.0
+    assert check("a.py", "ab)", min_alpha_per_token=0) is None
+    # Hex tables: alphanumeric enough for ALNUM, but few letters per token.
+    table = "0x1f, 0x2e, 0x3d, 0x4c,\n" * 20
+    assert check("a.c", table, min_alnum_fraction=0.0) is DropReason.ALPHA_TOKENS
+
+
+def test_alpha_per_token_detail():
+    out = clean_github(doc("a.py", "ab)"), CFG)
+    assert isinstance(out, Dropped) and (out.reason, out.stage) == (DropReason.ALPHA_TOKENS, "clean")
+    assert out.detail == "1.00 alphabetic characters per token"
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n", " \t\n  \n"])
+def test_alpha_per_token_empty_and_whitespace(text):
+    assert alpha_per_token(text) == 0.0 or text.strip() == ""
+    assert check("a.py", text) is None  # no text to measure: clean_github drops it as EMPTY
+
+
+def _real_files():
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present")
+    for path in sorted(SHARED.glob("*.tar.gz")):
+        for d in parse_github_file(str(path), path.name, CFG):
+            if isinstance(d, Document):
+                yield d
+
+
+def test_pretokens_match_the_neox_pre_tokenizer_on_real_code():
+    # The oracle: HF tokenizers' ByteLevel pre-tokenizer, the first step of the GPT-NeoX-20B
+    # tokenizer that RedPajama counted with (its regex, run by the Rust regex engine).
+    byte_level = pytest.importorskip("tokenizers.pre_tokenizers").ByteLevel(add_prefix_space=False, use_regex=True)
+    num_files = 0
+    for d in _real_files():
+        if check_github_file(d, dataclasses.replace(CFG, min_alpha_per_token=0)) is None:
+            num_files += 1
+            assert count_pretokens(d.text) == len(byte_level.pre_tokenize_str(d.text)), d.id
+    assert num_files > 50
+
+
+def test_real_file_with_few_letters_per_token_is_dropped():
+    # markupsafe's _native.py: 70 letters over 56 pre-tokens (1.25 by the oracle above). A BPE token
+    # count is never below the pre-token count, so by RedPajama's own count the ratio is at most
+    # 1.25 < 1.5: RedPajama drops this file.
+    native = next(d for d in _real_files() if d.id.endswith("src/markupsafe/_native.py"))
+    letters = sum(c.isalpha() for c in native.text)
+    assert (letters, count_pretokens(native.text)) == (70, 56)
+    out = clean_github(native, CFG)
+    assert isinstance(out, Dropped) and out.reason is DropReason.ALPHA_TOKENS
+    assert isinstance(clean_github(native, dataclasses.replace(CFG, min_alpha_per_token=0)), Document)
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\n\n", " \t\n  \n"])
@@ -229,17 +288,20 @@ def test_real_minified_angular():
     assert renamed.reason is DropReason.MEAN_LINE and float(renamed.detail.split()[-1]) > 100
 
 
-def parse_and_clean(archive: str) -> list[Document | Dropped]:
+def parse_and_clean(archive: str, cfg: GitHubConfig = CFG) -> list[Document | Dropped]:
     path = SHARED / archive
     if not path.is_file():
         pytest.skip(f"{path} not present")
-    return [o if isinstance(o, Dropped) else clean_github(o, CFG) for o in parse_github_file(str(path), archive, CFG)]
+    return [o if isinstance(o, Dropped) else clean_github(o, cfg) for o in parse_github_file(str(path), archive, cfg)]
 
 
 def test_shared_license_headers_are_stripped():
     kept = {d.id: d for d in parse_and_clean("facebookresearch__cc_net__MIT.tar.gz") if isinstance(d, Document)}
     dedup = kept["facebookresearch/cc_net/cc_net/dedup.py"]
     assert dedup.text.startswith('"""\nTools to remove duplicate paragraphs') and dedup.meta()["header_chars"] > 100
-    kept = {d.id: d for d in parse_and_clean("ssvb__xztextfilter__MIT_C.tar.gz") if isinstance(d, Document)}
+    # xztextp1.c has 1.49 letters per pre-token (dropped by default); here only its header matters.
+    no_alpha_rule = dataclasses.replace(CFG, min_alpha_per_token=0)
+    kept = {d.id: d for d in parse_and_clean("ssvb__xztextfilter__MIT_C.tar.gz", no_alpha_rule)
+            if isinstance(d, Document)}
     source = kept["ssvb/xztextfilter/xztextp1.c"].text
     assert source.startswith("#include") and "Permission is hereby granted" not in source

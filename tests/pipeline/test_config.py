@@ -18,6 +18,10 @@ def test_llama_preset_has_paper_settings():
     assert len(cfg.wikipedia.languages) == 20 and "uk" in cfg.wikipedia.languages
     assert cfg.c4.min_sentences == 3 and cfg.c4.min_words_per_line == 5
     assert cfg.shards.write_dropped is False
+    # LLaMA Table 1: the full-scale preset reads all seven sources.
+    assert set(cfg.sources) == {"commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange"}
+    assert cfg.stackexchange.top_sites == 28 and cfg.stackexchange.min_answers == 0
+    assert (cfg.github.min_alnum_fraction, cfg.github.min_alpha_per_token, cfg.github.raw_exact_dedup) == (0.25, 1.5, True)
 
 
 def test_overrides_are_typed():

@@ -462,9 +462,67 @@ def test_sample_outcomes(tmp_path):
         w + "wordfreq/counting.py": "kept",
         t + "LICENSE.txt": "extension", t + "README.md": "kept", t + "data/zoom_levels.csv": "extension",
         t + "docs/layout.md": "alnum_fraction", t + "src/lookup.h": "long_line",
-        t + "src/messages.py": "mean_line", t + "src/tiles.c": "kept",
+        t + "src/messages.py": "mean_line", t + "src/tiles.c": "alpha_per_token",
         "corral-samples/notekeeper": "license", "corral-samples/scratchpad": "license",
     }
     init = next(d for d in parse_and_clean(tmp_path / "corral-samples__wordfreq__MIT.tar.gz")
                 if isinstance(d, Document) and d.id.endswith("__init__.py"))
     assert init.text.startswith('"""Word frequencies') and "SPDX" not in init.text
+
+
+# --- exact file dedup on the raw content (RedPajama: md5 of each file's content) --------------------------
+def _github_job(root: Path, out: Path, *overrides: str) -> dict[str, tuple[str, str]]:
+    """The corpus job on github/ under `root`: {path in repo: (repo, "kept" | drop reason)}, non-license rows."""
+    from pipeline.cli import main
+    from pipeline.verify import read_shard
+
+    args = ["corpus", "--input", str(root), "--output", str(out), "--set", "sources=[github]"]
+    for override in overrides:
+        args += ["--set", override]
+    assert main(args) == 0
+    outcomes = {}
+    for shard in sorted((out / "github").glob("part-*.arrow")):
+        for row in read_shard(str(shard)).to_pylist():
+            meta = json.loads(row["metadata"])
+            outcomes[(meta["repo"], meta["path"])] = "kept"
+    for shard in sorted((out / "dropped" / "github").glob("part-*.arrow")):
+        for row in read_shard(str(shard)).to_pylist():
+            meta = json.loads(row["metadata"])
+            if "path" in meta:
+                outcomes[(meta["repo"], meta["path"])] = row["drop_reason"]
+    return outcomes
+
+
+def test_exact_dedup_hashes_real_files_as_they_are(tmp_path):
+    original = shared("pallets__markupsafe__BSD-3-Clause.tar.gz")
+    root = tmp_path / "in" / "github"
+    root.mkdir(parents=True)
+    (root / original.name).write_bytes(original.read_bytes())
+    # A second repository holding the same real files, where the Python files differ from the
+    # originals only by a trailing space on their first line: byte for byte they differ, so
+    # RedPajama's md5 keeps both copies; the other files are exact copies it drops.
+    files = {}
+    with tarfile.open(original) as tar:
+        for m in tar.getmembers():
+            if m.isfile():
+                data = tar.extractfile(m).read()
+                name = m.name.split("/", 1)[1]
+                if name.endswith(".py"):
+                    first, _, rest = data.partition(b"\n")
+                    data = first + b" \n" + rest
+                files[name] = data
+    tar_archive(root / "copyist__markupsafe__BSD-3-Clause.tar.gz",
+                {f"copyist__markupsafe__BSD-3-Clause/{k}": v for k, v in files.items()})
+    outcomes = _github_job(tmp_path / "in", tmp_path / "raw")
+    copies = {path: o for (repo, path), o in outcomes.items() if repo == "copyist/markupsafe"}
+    originals = {path: o for (repo, path), o in outcomes.items() if repo == "pallets/markupsafe"}
+    py = [p for p, o in originals.items() if p.endswith(".py") and o == "kept"]
+    # Byte-identical copies: one of the two stays (the smaller id), the other is duplicate_exact.
+    other = [p for p in originals if not p.endswith(".py") and {originals[p], copies[p]} == {"kept", "duplicate_exact"}]
+    assert len(py) >= 5 and len(other) >= 5
+    assert all(copies[p] == "kept" for p in py)  # whitespace variants are different files
+    assert sum(o == "duplicate_exact" for o in outcomes.values()) == len(other)
+    # With the other sources' whitespace normalization, the variants collapse too.
+    normalized = _github_job(tmp_path / "in", tmp_path / "normalized", "github.raw_exact_dedup=false")
+    assert all({normalized[("copyist/markupsafe", p)], normalized[("pallets/markupsafe", p)]} == {"kept", "duplicate_exact"}
+               for p in py)

@@ -250,6 +250,36 @@ def test_no_answers(min_answers, num_answers, dropped):
         assert out.doc.text.startswith("How?") and out.doc.id == f"{SITE}/1"
 
 
+def test_default_keeps_an_unanswered_question_alone():
+    assert CFG.min_answers == 0  # RedPajama kept every question, answered or not
+    out = assemble_question(SITE, 1, [post(1, 1)], CFG)
+    assert isinstance(out, Document) and out.text == "How?\n\nanswer 1"  # the question's title and body
+    assert out.meta()["num_answers"] == 0 and out.meta()["answer_scores"] == []
+
+
+@pytest.mark.parametrize("folder", ["coffee.stackexchange.com_2015-03", "datascience.meta.stackexchange.com_2017-03",
+                                    "conlang.meta.stackexchange.com_2020-09"])
+def test_real_unanswered_questions_are_kept_alone(folder):
+    path, rel = _real(f"{folder}/Posts.xml")
+    # The oracle is the dump itself, read here with ElementTree: every question row is one document
+    # (RedPajama's stack_exchange/filter.py), those no answer row points to hold the question alone.
+    rows = [r.attrib for r in ET.parse(path).getroot().iter("row")]
+    questions = {int(r["Id"]): r for r in rows if r["PostTypeId"] == "1"}
+    answered = {int(r["ParentId"]) for r in rows if r["PostTypeId"] == "2"}
+    unanswered = set(questions) - answered
+    assert unanswered  # the real dumps have some
+    docs = assemble_all(parse(path, rel))
+    by_question = {d.meta()["question_id"]: d for d in docs.values() if isinstance(d, Document)}
+    assert by_question.keys() == questions.keys()
+    for qid in unanswered:
+        doc = by_question[qid]
+        assert doc.meta()["num_answers"] == 0 and doc.text.startswith(questions[qid]["Title"])
+        assert "\n---\n" not in doc.text
+    strict = assemble_all(parse(path, rel), StackExchangeConfig(min_answers=1))
+    assert sorted(d.doc.meta()["question_id"] for d in strict.values() if isinstance(d, Dropped)
+                  and d.reason is DropReason.NO_ANSWERS) == sorted(unanswered)
+
+
 def test_answers_without_their_question():
     out = assemble_question(SITE, 9, [post(10, parent=9), post(11, parent=9)], CFG)
     assert (out.reason, out.stage, out.detail) == (DropReason.PARSE_ERROR, "clean", "answers without their question")
@@ -304,7 +334,7 @@ def _sample_files(root: Path) -> list[tuple[str, str]]:
 GARDEN, WOOD = sample.GARDENING, sample.WOODWORKING
 SAMPLE_OUTCOMES = {
     **{f"{GARDEN}/{q}": "kept" for q in (1, 7, 11, 14, 20, 25, 28)},
-    f"{GARDEN}/10": "no_answers/clean", f"{GARDEN}/99": "parse_error/clean", f"{GARDEN}/row-20": "parse_error/read",
+    f"{GARDEN}/10": "kept", f"{GARDEN}/99": "parse_error/clean", f"{GARDEN}/row-20": "parse_error/read",
     **{f"{WOOD}/{q}": "kept" for q in (1, 4, 7)},
 }
 
@@ -376,14 +406,15 @@ def _answered_questions(path: str) -> dict[int, list[int]]:
 
 
 @pytest.mark.parametrize("folder", REAL_FOLDERS)
-def test_real_dump_every_answered_question_is_one_document(folder):
+def test_real_dump_every_question_is_one_document(folder):
     path, rel = _real(f"{folder}/Posts.xml")
     items = parse(path, rel)
     assert all(isinstance(p, Post) for p in items)  # no parse errors; tag wikis (4, 5) are not posts
     site = site_of(rel)
     docs = {k: v for k, v in assemble_all(items).items() if isinstance(v, Document)}
     answered = _answered_questions(path)
-    assert set(docs) == {f"{site}/{q}" for q in answered}
+    questions = {int(r.attrib["Id"]) for r in ET.parse(path).getroot() if r.attrib["PostTypeId"] == "1"}
+    assert set(docs) == {f"{site}/{q}" for q in questions}  # unanswered ones too (min_answers 0)
     for qid, scores in answered.items():
         doc = docs[f"{site}/{qid}"]
         assert doc.meta()["answer_scores"] == sorted(scores, reverse=True)
@@ -415,8 +446,7 @@ def test_real_dumps_top_two_sites(tmp_path):
     kept_sites = {i.split("/")[0] for i, o in outcomes.items() if o == "kept"}
     assert kept_sites == {"coffee.stackexchange.com", "datascience.meta.stackexchange.com"}
     # conlang.meta is read twice (folder and .7z), each question once per file, and its size counts
-    # once (its larger dump): not among the two largest, its 49 answered questions go (its other 5
-    # were already dropped as no_answers when assembled).
+    # once (its larger dump): not among the two largest, all its 54 questions go (49 answered, 5 not).
     conlang = {i: o for i, o in outcomes.items() if i.startswith("conlang.meta.")}
     assert len(conlang) == 54
-    assert sorted(collections.Counter(conlang.values()).items()) == [("no_answers/clean", 5), ("site_not_kept/filter", 49)]
+    assert sorted(collections.Counter(conlang.values()).items()) == [("site_not_kept/filter", 54)]
