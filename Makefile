@@ -7,10 +7,10 @@ OUT    ?= out/corpus
 CONFIG ?= sample
 BEAM_ARGS ?=
 SET    ?=
-# Local worker processes for corpus, models and tokenize (the engine: pipeline/runners.py).
+# Local worker processes for corpus, models and tokenize (the engine: pipeline/launch/runners.py).
 WORKERS ?= 1
 
-.PHONY: setup corpus models tokenize pretrain stats all sample bad-fixtures test clean
+.PHONY: setup corpus models tokenize pretrain stats all sample bad-fixtures test lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -72,6 +72,11 @@ bad-fixtures: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Style (ruff, configured in pyproject.toml) and the layers (import-linter's contract there).
+lint: setup
+	$(VENV)/bin/ruff check pipeline dedup filters train benchmarks tests scripts
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf out

@@ -28,10 +28,10 @@ from dedup.hashing import content_hash, line_hash, normalize_for_exact
 from filters.ccnet import LangIdStep, PerplexityStep, WikiRefStep
 from pipeline.cli import main as corral
 from pipeline.cli import run_pipeline
-from pipeline.config import load_config
-from pipeline.corpus import CommonCrawlModels
-from pipeline.document import Document
-from pipeline.models import commoncrawl_models
+from pipeline.core.config import load_config
+from pipeline.core.document import Document
+from pipeline.jobs.corpus import CommonCrawlModels
+from pipeline.jobs.models import commoncrawl_models
 from pipeline.sources.commoncrawl import parse_commoncrawl_file
 
 REPO = Path(__file__).resolve().parent.parent

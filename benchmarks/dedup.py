@@ -16,12 +16,11 @@ import resource
 import sys
 import time
 
-
 from benchmarks import minhash_signatures
 from dedup.local import run_step
 from dedup.minhash import dedup_near
-from pipeline.config import MinHashConfig
-from pipeline.document import Document
+from pipeline.core.config import MinHashConfig
+from pipeline.core.document import Document
 
 _WORDS = [f"w{i}" for i in range(20000)]
 

@@ -41,14 +41,15 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow as pa
 
-from pipeline.config import CorpusConfig, WikipediaConfig, config_to_dict
-from pipeline.document import ARROW_SCHEMA, DROPPED_SCHEMA, Document
-from pipeline.shards import write_batches_atomic
+from pipeline.core.config import CorpusConfig, WikipediaConfig, config_to_dict
+from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA, Document
+from pipeline.core.shards import write_batches_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpus-samples"

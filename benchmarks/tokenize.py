@@ -22,10 +22,10 @@ import pyarrow as pa
 import sentencepiece as spm
 
 from pipeline.cli import beam_options, main
-from pipeline.config import load_config
-from pipeline.shards import write_atomic, write_text_atomic
-from pipeline.tokenize_job import build_encode
-from pipeline.tokenizer import train_tokenizer
+from pipeline.core.config import load_config
+from pipeline.core.shards import write_atomic, write_text_atomic
+from pipeline.jobs.tokenize_job import build_encode
+from pipeline.jobs.tokenizer import train_tokenizer
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-samples"
 

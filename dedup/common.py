@@ -15,12 +15,13 @@ is (DECISION or STAT): single-output transforms only, which every Beam runner ex
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 import xxhash
 
-from pipeline.document import Document, Dropped
+from pipeline.core.document import Document, Dropped
 
 DECISION, STAT = "decision", "stat"
 NUM_BUCKETS = 64  # key buckets per step: the parallelism of the decide side, a few records per file each

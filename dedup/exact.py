@@ -8,12 +8,13 @@ default for the other sources.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from dedup.common import KeyedStep, bucket_of, decision, stage_name, stat
 from dedup.hashing import content_hash, normalize_for_exact
-from pipeline.config import ExactDedupConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import ExactDedupConfig
+from pipeline.core.document import Document, Dropped, DropReason
 
 
 class ExactStep(KeyedStep):

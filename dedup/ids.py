@@ -7,12 +7,13 @@ id; the newest (`created`, then the later input position) is kept and the others
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import xxhash
 
 from dedup.common import KeyedStep, bucket_of, decision
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.document import Document, Dropped, DropReason
 
 
 class UniqueIdsStep(KeyedStep):

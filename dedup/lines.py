@@ -6,12 +6,13 @@ repeated inside one document keeps only its first copy; documents left shorter t
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from dedup.hashing import line_hash, normalize_for_dedup
+from dedup.hashing import line_hash
 from dedup.repeated import RemoveRepeated, Unit
-from pipeline.config import LineDedupConfig
-from pipeline.document import Document
+from pipeline.core.config import LineDedupConfig
+from pipeline.core.document import Document
+from pipeline.core.text import normalize_for_dedup
 
 
 class LineUnits:

@@ -2,7 +2,7 @@
 
 For notebooks, benchmarks and tests: keys per "file" of `docs_per_file` documents (sidecars in a
 temporary folder), the step's decide transform under Beam (FnApiRunner, `workers` processes),
-then apply. The corpus job does the same over staged files (pipeline/passes.py).
+then apply. The corpus job does the same over staged files (pipeline/jobs/passes.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from dedup.common import DECISION, KeyedStep, decisions_by_row, merge_stats
-from pipeline.document import Document, Dropped
+from pipeline.core.document import Document, Dropped
 
 
 def _keys_by_file(step: KeyedStep, files: list[list[Document]], staging: str) -> list[tuple[int, list]]:

@@ -33,7 +33,8 @@ cluster ids (the smallest id in the cluster) and keepers are reported by documen
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -45,10 +46,10 @@ import xxhash
 from dedup.common import DECISION, NUM_BUCKETS, KeyedStep, stage_name, stat
 from dedup.hashing import book_shingles, normalize_for_exact
 from dedup.minhash_core import MinHasher, optimal_bands
-from pipeline.config import BookDedupConfig, MinHashConfig
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.shards import AtomicArrowWriter, write_batches_atomic
-from pipeline.staging import read_batch, read_batches, read_rows, release_memory, spill_relpath, staged_relpath
+from pipeline.core.config import BookDedupConfig, MinHashConfig
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.shards import AtomicArrowWriter, write_batches_atomic
+from pipeline.core.staging import read_batch, read_batches, read_rows, release_memory, spill_relpath, staged_relpath
 
 ROW_BITS = 32  # a position (file, row) travels as one int64: file << 32 | row
 

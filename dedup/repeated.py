@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from dedup.common import KeyedStep, add_stat, bucket_of, decision, stage_name, stat
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.document import Document, Dropped, DropReason
 
 Unit = tuple[Any, int, int]  # (hashable key, start char, end char)
 _SPACES_BEFORE_NEWLINE = re.compile(r"[ \t]+(?=\n)|[ \t]+$")

@@ -5,12 +5,12 @@ left shorter than `min_chars` are dropped (`too_short_after_dedup`).
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from dedup.hashing import sentence_spans
 from dedup.repeated import RemoveRepeated, Unit
-from pipeline.config import SpanDedupConfig
-from pipeline.document import Document
+from pipeline.core.config import SpanDedupConfig
+from pipeline.core.document import Document
 
 
 class SpanUnits:

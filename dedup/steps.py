@@ -6,7 +6,7 @@ from dedup.exact import ExactStep
 from dedup.lines import dedup_lines
 from dedup.minhash import dedup_books, dedup_near
 from dedup.spans import dedup_spans
-from pipeline.config import DedupConfig
+from pipeline.core.config import DedupConfig
 
 _BUILDERS = {
     "exact": lambda source, cfg: ExactStep(source, cfg.exact),

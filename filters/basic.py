@@ -1,7 +1,7 @@
 """Checks every source shares. A check is `check(doc) -> DropReason | None` and never modifies."""
 from __future__ import annotations
 
-from pipeline.document import Document, DropReason
+from pipeline.core.document import Document, DropReason
 
 
 def check_not_empty(doc: Document) -> DropReason | None:

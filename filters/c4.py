@@ -34,8 +34,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-from pipeline.config import C4Config
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import C4Config
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.text import count_sentences
 
 STAGE = "clean"
 
@@ -50,81 +51,8 @@ _POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cook
                    "use of cookies", "use cookies")
 _POLICY_RE = re.compile("|".join(map(re.escape, _POLICY_PHRASES)))
 
-# NLTK punkt's rules (module docstring). A candidate end is a word ending in . ? or !, followed
-# either by whitespace and another word, or directly by punctuation that can follow a word
-# (`_NON_WORD`: "K.C.; Kostakis" and "hands.* Hence" are candidates, "3.5" and "e.g.," are not),
-# and the rightmost such mark of its whitespace-separated chunk ("hiking!! At": one candidate).
-_QUOTES = "\u2018\u2019\u201c\u201d\xab\xbb"  # curly quotes and guillemets, as punkt's own quotes
-_NON_WORD = r"?!)\";}\]*:@'({\[" + _QUOTES
-_PERIOD_CONTEXT_RE = re.compile(rf"\S*[.?!](?=(?P<after>[{_NON_WORD}])|\s+(?P<next>\S+))")
-# After a break, a piece that is only closing quotes and brackets joins the sentence before it
-# (punkt's boundary realignment): 'He said "stop."' is one sentence, "Hongkong!!" two ("...!", "!").
-_CLOSERS_ONLY_RE = re.compile(rf"[\"')\]}}{_QUOTES}]+\s*")
-# punkt's word tokens: a word ends before _NON_WORD punctuation or "--"; a quote other than '"'
-# may start the next word ("omega-3’s." ends in the word "’s.", no initial), these cannot.
-_TOKEN_SPLIT_RE = re.compile(r"[?!)\";}\]*:@({\[]|--")
-_WORD_START_QUOTES = "'" + _QUOTES
-_NOT_WORD_START = "(\"`{[:;&#*@)}]-,"
-_INITIAL_RE = re.compile(r"[^\W\d]\.")  # punkt's initial: one letter and a period ("J.")
-_NUMBER_RE = re.compile(r"-?[.,]?\d[\d,.-]*\.?")  # punkt's ##number## type ("5.", "44-12-236.")
-_SENTENCE_PUNCTUATION = frozenset(";:,.!?")  # punkt: a sentence never starts with one
-# punkt's abbreviations (trained, case-insensitive): a period after one ends no sentence. Its
-# English list is learned from data; these are the common ones ("Dr. Who", "e.g. the", "U.S. Army").
-_ABBREVIATIONS = frozenset(a.lower() for a in (
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Jr", "Sr", "Mt", "vs", "approx", "incl", "Inc", "Ltd",
-    "Co", "Corp", "Fig", "Vol", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept",
-    "Oct", "Nov", "Dec", "e.g", "i.e", "U.S", "U.K", "a.m", "p.m", "Ph.D"))
-
 REMOVED_LINE_RULES = ("too_long_word", "citation_only", "no_terminal_punctuation",
                       "too_few_words", "javascript", "policy")
-
-
-def _word_before(chunk: str) -> str:
-    """The punkt word token that ends `chunk` (which ends in a period)."""
-    word = _TOKEN_SPLIT_RE.split(chunk)[-1]
-    quote = max(map(word.rfind, _WORD_START_QUOTES))
-    if quote > 0:
-        word = word[quote:]
-    return word.lstrip(_NOT_WORD_START) or word
-
-
-def _ends_sentence(m: re.Match[str]) -> bool:
-    """Whether punkt takes the candidate `m` as a sentence end (its first and second passes)."""
-    text = m.group()
-    if text[-1] != ".":
-        return True  # ? and ! always end a sentence
-    word = _word_before(text)
-    if word.endswith(".."):
-        return True  # an ellipsis: always an end here (module docstring)
-    if word[:-1].lower() in _ABBREVIATIONS or word[:-1].lower().split("-")[-1] in _ABBREVIATIONS:
-        return False
-    following = m.group("next") or m.group("after")
-    if following in _SENTENCE_PUNCTUATION or following[0].islower():
-        # punkt's orthographic heuristic: no sentence starts so; an initial or a number
-        # ("page 5. the") is then no end (another word still is: "group. try it").
-        return not (_INITIAL_RE.fullmatch(word) or _NUMBER_RE.fullmatch(word))
-    if _INITIAL_RE.fullmatch(word) and following[0].isupper():
-        # An initial before a capitalised word is a name ("J. R. Tolkien"), by punkt's special
-        # heuristic for initials; before a digit or a bracket ("A. (2018)") it ends a sentence.
-        return False
-    return True
-
-
-def _line_sentences(line: str) -> int:
-    """punkt's number of sentences in one non-blank, stripped line."""
-    starts, ends = [0], []
-    for m in _PERIOD_CONTEXT_RE.finditer(line):
-        if _ends_sentence(m):
-            ends.append(m.end())
-            starts.append(m.start("next") if m.group("next") else m.end())
-    ends.append(len(line))
-    return 1 + sum(1 for lo, hi in zip(starts[1:], ends[1:]) if not _CLOSERS_ONLY_RE.fullmatch(line, lo, hi))
-
-
-def count_sentences(text: str) -> int:
-    """Sentences in `text` as C4 counted them: punkt's count of each line, summed (C4 split
-    sentences line by line, so a line end always ends one); 0 for blank text."""
-    return sum(_line_sentences(line) for line in map(str.strip, text.splitlines()) if line)
 
 
 def _trie_regex(words: list[str]) -> str:

@@ -5,7 +5,7 @@ language), its bucket, then the Wikipedia-reference classifier (a fastText linea
 The buckets are cut at percentiles (models.ppl_percentiles: 30, 60) of the perplexities of the
 run's CommonCrawl pages of each language, after dedup and language ID, as CCNet cut them (its
 cutoff.csv holds percentiles of CommonCrawl pages, not of Wikipedia): the job scores every page,
-gathers the perplexities per language, and buckets in a later pass (pipeline/passes.py).
+gathers the perplexities per language, and buckets in a later pass (pipeline/jobs/passes.py).
 
 Each class is a picklable factory: the Beam layer calls it in `DoFn.setup()`, so each model loads
 once per worker, and it returns a plain `Document -> Document | Dropped` step. No Beam here.
@@ -13,10 +13,11 @@ once per worker, and it returns a plain `Document -> Document | Dropped` step. N
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from pipeline.config import CommonCrawlConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import CommonCrawlConfig
+from pipeline.core.document import Document, Dropped, DropReason
 
 Step = Callable[[Document], "Document | Dropped"]
 

@@ -1,12 +1,12 @@
 """FilterDocuments: the one Beam step that runs a source's checks in order (first failure drops)."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import apache_beam as beam
 
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.stages import ApplyStep
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.stages import ApplyStep
 
 Check = Callable[[Document], "DropReason | None"]
 
@@ -17,7 +17,7 @@ class _RunChecks:
     def __init__(self, make_checks: Sequence[Callable[[], Check]]) -> None:
         self._make_checks = tuple(make_checks)
 
-    def __call__(self) -> Callable[[Document], "Document | Dropped"]:
+    def __call__(self) -> Callable[[Document], Document | Dropped]:
         checks = [make() for make in self._make_checks]
 
         def step(doc: Document) -> Document | Dropped:
@@ -30,7 +30,7 @@ class _RunChecks:
         return step
 
 
-def run_checks(make_checks: Sequence[Callable[[], Check]]) -> Callable[[Document], "Document | Dropped"]:
+def run_checks(make_checks: Sequence[Callable[[], Check]]) -> Callable[[Document], Document | Dropped]:
     """Build the checks (models load here) and return the step that runs them in order."""
     return _RunChecks(make_checks)()
 

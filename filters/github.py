@@ -22,7 +22,7 @@ order: VENDORED and EXTENSION on the file as read (a header may be what says "ge
 the license header is stripped, then EMPTY, then the line and character rules on what is left.
 Extensions match case-insensitively: RedPajama lists both .c and .C, and README.MD is Markdown.
 Exact file-level dedup (the recipe's last GitHub step) is dedup/'s job; by `raw_exact_dedup` it
-hashes the text as it is, as RedPajama does, not whitespace-normalized (pipeline/plan.py). It
+hashes the text as it is, as RedPajama does, not whitespace-normalized (pipeline/jobs/plan.py). It
 hashes the file after its license header is stripped: LLaMA deduplicates "the resulting dataset"
 (RedPajama hashed before stripping, so two copies differing only in their header both stayed).
 """
@@ -34,8 +34,8 @@ import posixpath
 import re
 
 from filters.basic import check_not_empty
-from pipeline.config import GitHubConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import GitHubConfig
+from pipeline.core.document import Document, Dropped, DropReason
 
 STAGE = "clean"
 VENDORED_DIRS = frozenset({"node_modules", "bower_components", "vendor", "third_party", "dist", "build"})

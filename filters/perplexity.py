@@ -7,7 +7,7 @@ models_lm.py), score a document; its perplexity puts it in the head, middle or t
 Low perplexity = Wikipedia-like.
 
 The computation follows cc_net/perplexity.py `DocLM.do`: for each line, normalize it
-(text_normalizer.normalize: dedup.hashing.normalize_line here), encode it into SentencePiece
+(text_normalizer.normalize: pipeline.core.text.normalize_line here), encode it into SentencePiece
 pieces joined by spaces, add `lm.score(line)` (log10, with <s> and </s>) and the number of pieces
 + 1 (for </s>); the document's perplexity is 10 ** (-sum of scores / sum of lengths), rounded to
 one decimal. Two deliberate differences, each for a reason:
@@ -30,7 +30,7 @@ import math
 import kenlm
 import sentencepiece
 
-from dedup.hashing import normalize_line
+from pipeline.core.text import normalize_line
 
 # A document with no scorable line: no evidence that it reads like Wikipedia, so it lands in the
 # tail. Arrow's float64 column stores inf as is.

@@ -3,7 +3,7 @@
 LLaMA section 2: "we trained a linear model to classify pages used as references in Wikipedia
 v.s. randomly sampled pages, and discarded pages not classified as references". The model is a
 fastText supervised classifier with labels `__label__ref` and `__label__cc`, trained by
-pipeline.models_ref (`make models`); RedPajama kept CommonCrawl pages whose reference
+pipeline.jobs.models_ref (`make models`); RedPajama kept CommonCrawl pages whose reference
 probability is >= 0.25 (CommonCrawlConfig.wiki_ref_threshold).
 
 `classifier_text` is the one normalization used both to write the training file and to score a
@@ -15,8 +15,8 @@ import re
 
 import fasttext
 
-from dedup.hashing import normalize_line
 from filters.langid import fasttext_line
+from pipeline.core.text import normalize_line
 
 _LABEL_PREFIX = "__label__"
 REF_LABEL = _LABEL_PREFIX + "ref"

@@ -2,30 +2,29 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
-import re
 import sys
 import time
 
-# Beam logs an apitools warning at import on every machine without GCP extras; it is noise here.
-logging.getLogger().setLevel(logging.ERROR)
-# Beam logs a worker's exception with its traceback before raising it again; the command line
-# reports it once: a user error in one line, anything else with the traceback it comes with.
-for _name in ("apache_beam.runners.common", "apache_beam.runners.portability.local_job_service"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+import yaml
 
-import apache_beam as beam  # noqa: E402
-import yaml  # noqa: E402
-from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+from pipeline.core.config import ALL_SOURCES, absolute_path, absolute_paths, is_uri, load_config
 
-from pipeline.config import ALL_SOURCES, absolute_path, absolute_paths, config_to_json, is_uri, load_config  # noqa: E402
-from pipeline.inputs import discover  # noqa: E402
-from pipeline.runners import engine_flags, resolve_runner  # noqa: E402
-from pipeline.shards import TMP_PREFIX, write_text_atomic  # noqa: E402
-from pipeline.stats import add_stats_parser, run_stats_command  # noqa: E402
+# Importing this module does nothing but define the commands: `main` quiets Beam's import-time
+# logging first, then imports the layers below (Beam, the jobs, the launchers) where a command
+# needs them.
+
+
+def quiet_beam_logging() -> None:
+    """Beam logs an apitools warning at import on every machine without GCP extras: noise here. It
+    also logs a worker's exception with its traceback before raising it again; the command line
+    reports it once (a user error in one line, anything else with its traceback)."""
+    logging.getLogger().setLevel(logging.ERROR)
+    for name in ("apache_beam.runners.common", "apache_beam.runners.portability.local_job_service"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
 
 def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help)
@@ -40,47 +39,7 @@ def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argpar
 def _add_workers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="run on N local worker processes (make WORKERS=N)")
     p.epilog = ("Any other flag (--runner, --job_endpoint, ...) goes to Beam's PipelineOptions untouched; "
-                "--runner=DaskRunner is pipeline.runners.DaskRunner.")
-
-
-def beam_options(beam_args: list[str]) -> PipelineOptions:
-    flags = resolve_runner(list(beam_args))
-    if not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
-        flags.append("--default_sdk_harness_log_level=WARNING")  # worker processes log every bundle at INFO
-    return PipelineOptions(flags=flags)
-
-
-class JobError(RuntimeError):
-    """A Beam job failed for a reason that is no user's to fix (a bug): reported with its traceback."""
-
-
-def run_job(options: PipelineOptions, build) -> None:
-    """Build the job with `build(pipeline)` and run it. A worker's user error (a plain ValueError,
-    such as a damaged model file) comes back as a ValueError: one line and exit code 2. Any other
-    failure is a JobError caused by the original exception, traceback and all."""
-    try:
-        with beam.Pipeline(options=options) as p:
-            build(p)
-    except Exception as exc:  # noqa: BLE001 - sorted here into the user's errors and bugs
-        message = worker_user_error(exc)
-        if message is not None:
-            raise ValueError(message) from None
-        raise JobError(f"the Beam job failed: {type(exc).__name__}: {str(exc)[:500]}") from exc
-
-
-_WORKER_VALUE_ERROR = re.compile(r"^ValueError: (.+)$", re.MULTILINE)
-
-
-def worker_user_error(exc: BaseException) -> str | None:
-    """The message of a user error raised in a worker, or None. In-process runners raise it again
-    as itself; out-of-process ones wrap its traceback, whose last line then names it."""
-    if type(exc) is ValueError:  # exactly: UnicodeError, JSONDecodeError, ArrowInvalid are bugs here
-        return str(exc)
-    if isinstance(exc, RuntimeError):  # the portable runner and multi-process workers
-        found = _WORKER_VALUE_ERROR.findall(str(exc))
-        if found:
-            return found[-1]
-    return None
+                "--runner=DaskRunner is pipeline.launch.runners.DaskRunner.")
 
 
 def _load(args: argparse.Namespace):
@@ -101,37 +60,9 @@ def _load_config(preset: str, overrides: list[str]):
         raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); fix the file or give another --config") from None
 
 
-def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) -> dict:
-    """The corpus job for `sources` of cfg.input into `out`; returns stats.json's content."""
-    cfg = absolute_paths(dataclasses.replace(cfg, sources=tuple(sources), output=out))  # callers may pass relative paths
-    inputs = discover(cfg.input, cfg.sources)
-    if not any(sf.files for sf in inputs):
-        raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; see README 'Input layout'")
-    from pipeline.corpus import CommonCrawlModels, build_corpus  # heavy imports only once the arguments are good
-    from pipeline.models import commoncrawl_models
-
-    models = None
-    if any(sf.source == "commoncrawl" and sf.files for sf in inputs):
-        try:
-            models = CommonCrawlModels(*commoncrawl_models(cfg))
-        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"the models in {cfg.models.dir} are damaged ({type(exc).__name__}: {exc}): "
-                             "run `make models`") from None
-    _prepare_output(cfg.output)
-    write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
-    try:
-        run_job(beam_options(beam_args), lambda p: build_corpus(p, cfg, inputs, models))
-    except BaseException:
-        # Staged text a failed run leaves is never an output; a killed run's is replaced by the next.
-        from pipeline.staging import remove_staging
-
-        remove_staging(cfg.output)
-        raise
-    with open(os.path.join(cfg.output, "stats.json"), encoding="utf-8") as f:
-        return json.load(f)
-
-
 def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    from pipeline.launch.beam import run_pipeline
+
     cfg = _load(args)
     _note_unread_folders(cfg)
     start = time.time()
@@ -141,7 +72,9 @@ def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
 
 
 def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
-    from pipeline.models import build_models, models_current
+    from pipeline.jobs.inputs import discover
+    from pipeline.jobs.models import build_models, models_current
+    from pipeline.launch.beam import prepare_output, run_pipeline
 
     cfg = _load(args)
     has_commoncrawl = "commoncrawl" in cfg.sources and any(sf.files for sf in discover(cfg.input, ("commoncrawl",)))
@@ -149,9 +82,9 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
         return
     if not has_commoncrawl:
         raise ValueError(f"{cfg.input} has no commoncrawl input: the models need CommonCrawl pages as negatives")
-    _prepare_output(cfg.models.dir)
+    prepare_output(cfg.models.dir)
     start = time.time()
-    manifest = build_models(cfg, beam_args)
+    manifest = build_models(cfg, lambda c, sources, out: run_pipeline(c, sources, out, beam_args))
     langs = ", ".join(f"{lang} (held-out Wikipedia percentiles {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
     ref = manifest["wikiref"]
     print(f"models: perplexity {langs}; reference classifier positives: {ref['positives']} ({ref['positives_cited']} cited pages "
@@ -161,8 +94,9 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
 
 def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     """Train the tokenizer when there is none (or --retrain), then encode every corpus shard."""
-    from pipeline.tokenize_job import build_encode
-    from pipeline.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
+    from pipeline.jobs.tokenize_job import build_encode
+    from pipeline.jobs.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
+    from pipeline.launch.beam import beam_options, prepare_output, run_job
 
     cfg = _load_config(args.config, list(args.overrides))
     corpus = absolute_path(args.corpus) or cfg.output
@@ -173,12 +107,12 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
     start = time.time()
     if args.retrain or not os.path.isfile(model):
-        _prepare_output(cfg.tokenizer.dir)
+        prepare_output(cfg.tokenizer.dir)
         card = train_tokenizer(corpus, cfg)
         print(f"tokenizer: {card['vocabulary']['size']} pieces from {sum(s['chars'] for s in card['sample'].values()):,} "
               f"characters -> {model}")
     out = absolute_path(args.output) or cfg.tokens.dir
-    _prepare_output(out)
+    prepare_output(out)
     run_job(beam_options(beam_args), lambda p: build_encode(p, model, corpus, out, cfg.tokens.batch_docs))
     with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
         stats = json.load(f)
@@ -196,27 +130,6 @@ def _note_unread_folders(cfg) -> None:
         print(f"note: not reading {', '.join(unread)} (not in config 'sources')", file=sys.stderr)
 
 
-def _prepare_output(out: str) -> None:
-    if is_uri(out):
-        return
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output folder {out} ({exc.strerror}); choose another with OUT=<dir>") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"output folder {out} is not writable; choose another with OUT=<dir>")
-    _remove_partial_files(out)
-
-
-def _remove_partial_files(out: str) -> None:
-    """Files a killed run left half written under their temporary names (never under a final
-    name): the run that starts now writes them again."""
-    for dirpath, _, filenames in os.walk(out):
-        for name in filenames:
-            if name.startswith(TMP_PREFIX):
-                os.remove(os.path.join(dirpath, name))
-
-
 def _print_summary(stats: dict, out: str, seconds: float) -> None:
     print(f"{'source':<14}{'seen':>9}{'kept':>9}{'dropped':>9}  reasons")
     for source, s in stats["sources"].items():
@@ -226,7 +139,7 @@ def _print_summary(stats: dict, out: str, seconds: float) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from pipeline.verify import verify_corpus
+    from pipeline.jobs.verify import verify_corpus
 
     if not os.path.isfile(os.path.join(args.out, "manifest.json")):
         raise ValueError(f"{args.out} holds no manifest.json: run `make corpus OUT={args.out}` first")
@@ -241,6 +154,10 @@ TRAINER_COMMANDS = ("pretrain", "generate", "export-hf")
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_beam_logging()
+    from pipeline.jobs.stats import add_stats_parser, run_stats_command
+    from pipeline.launch.runners import engine_flags
+
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in TRAINER_COMMANDS:  # the trainer has its own parser (train/train.py)
         from train.train import main as train_main

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.verify import verify_corpus
+from pipeline.jobs.verify import verify_corpus
 from tests.conftest import SHARED_SAMPLES
 
 DROPPED_LANGS = ("ja", "vi", "el", "hy", "bn", "mr")
@@ -202,9 +202,9 @@ def test_kept_commoncrawl_pages_are_english_and_300_characters_or_more(shared_ru
 def test_heldout_wikipedia_text_written_as_a_wet_file_is_kept(shared_models, shared_samples, tmp_path):
     """An English Wikipedia article the language model never saw (held out by `make models`),
     crawled as a WET record among the real CommonCrawl files, passes every CCNet step."""
+    from pipeline.core.text import normalize_line
+    from pipeline.jobs.models_lm import HELDOUT_EVERY, wikipedia_texts
     from tests.conftest import run_corpus
-    from dedup.hashing import normalize_line
-    from pipeline.models_lm import HELDOUT_EVERY, wikipedia_texts
 
     # The documents `make models` trained on, in its order (documents with a scorable line).
     texts = (t for t in wikipedia_texts(str(Path(shared_models) / "wikipedia-corpus"), "en")

@@ -1,13 +1,13 @@
 """The trainer's config: one frozen dataclass, YAML presets in configs/pretrain_*.yaml, `--set` overrides.
 
-Loading reuses the corpus job's machinery (pipeline.config.load_config with cls=TrainConfig), so an
+Loading reuses the corpus job's machinery (pipeline.core.config.load_config with cls=TrainConfig), so an
 unknown key or a wrong type is the same one-line ValueError that lists the valid keys.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from pipeline.config import MixtureConfig, load_config
+from pipeline.core.config import MixtureConfig, load_config
 
 # LLaMA Table 2 for the paper's sizes; smaller models tolerate (and need) a higher rate.
 DEFAULT_PEAK_LR = {

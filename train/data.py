@@ -65,7 +65,7 @@ class TokenShards:
 
 
 def write_token_shards(root: str, docs: dict[str, list], num_shards: int = 2) -> dict:
-    """Write token shards and manifest.json as `make tokenize` does (pipeline.tokenize_job.token_schema),
+    """Write token shards and manifest.json as `make tokenize` does (pipeline.jobs.tokenize_job.token_schema),
     from lists of token ids per source: for tests, benchmarks and hand-made data sets.
 
     Document i of a source goes to shard i % num_shards; uint16 ids (vocabularies up to 65,536).

@@ -19,7 +19,7 @@ from train.generate import tokenizer_path
 
 _FILES = ("config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json",
           "special_tokens_map.json", "generation_config.json")
-# LLaMA's fixed ids, as `make tokenize` trains them (pipeline.config.TokenizerConfig).
+# LLaMA's fixed ids, as `make tokenize` trains them (pipeline.core.config.TokenizerConfig).
 _SPECIAL = {"unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 _IDS = {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3}
 

@@ -255,7 +255,7 @@ class Transformer(nn.Module):
     def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, vocab) in float32, and the mean cross-entropy over targets != -100 if given."""
         B, T = tokens.shape
-        if T > self.cfg.max_seq_len:
+        if self.cfg.max_seq_len < T:
             raise ValueError(f"sequence length {T} exceeds max_seq_len={self.cfg.max_seq_len}; raise it in the config")
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]  # (T, hd)
         h = self.tok_embeddings(tokens)  # (B, T, C)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from pipeline.config import config_to_dict, config_to_json
+from pipeline.core.config import config_to_dict, config_to_json
 from train.checkpoint import CHECKPOINTS, list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from train.config import TrainConfig, load_train_config
 from train.data import TokenShards

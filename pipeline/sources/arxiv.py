@@ -2,7 +2,7 @@
 
 Inputs: a submission's `.tar.gz` / `.tgz`, a single gzipped `.tex` (arXiv's single-file format,
 `upload4.gz`), and the monthly `arXiv_src_*.tar` bundles holding many of those. Archives are read
-in memory through `pipeline.archives` (never extracted; unsafe members refused and counted;
+in memory through `pipeline.core.archives` (never extracted; unsafe members refused and counted;
 decompressed size capped), so a hostile upload can neither write files nor exhaust memory.
 
 One Document per submission. An archive member that is itself an archive (`.tar`, `.tar.gz`,
@@ -37,11 +37,11 @@ from collections.abc import Iterator
 from apache_beam.io.filesystems import FileSystems
 
 from filters.latex import clean_latex, has_prose, strip_comments
-from pipeline.archives import ArchiveStats, CorruptArchive, Member, UnsafeArchive, read_members
-from pipeline.config import ArxivConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_raw
-from pipeline.stages import ReadFiles
+from pipeline.core.archives import ArchiveStats, CorruptArchive, Member, UnsafeArchive, read_members
+from pipeline.core.config import ArxivConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_raw
+from pipeline.core.stages import ReadFiles
 
 SOURCE = "arxiv"
 STAGE = "read"
@@ -52,11 +52,7 @@ _MAX_LISTED = 20  # file names listed in a drop's metadata
 
 # New-style ids (since 2007-04): YYMM.NNNN or YYMM.NNNNN; old style: archive/YYMMNNN.
 _NEW_ID = re.compile(r"(?<![\d.])(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(v\d+)?(?!\d)")
-_OLD_ARCHIVES = (
-    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas "
-    "cond-mat cs dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin "
-    "nucl-ex nucl-th patt-sol physics plasm-ph q-alg q-bio quant-ph solv-int supr-con"
-).split()
+_OLD_ARCHIVES = ["acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con"]
 _OLD_ID = re.compile(
     r"(?<![A-Za-z])(" + "|".join(sorted(map(re.escape, _OLD_ARCHIVES), key=len, reverse=True)) + r")"
     r"(?:\.[A-Z]{2})?[-_/]?(\d{2}(?:0[1-9]|1[0-2])\d{3})(v\d+)?(?!\d)"
@@ -93,7 +89,7 @@ def _parse_abs(text: str) -> dict[str, str]:
         except (TypeError, ValueError):
             when = None  # an unreadable date only costs the `created` field
         if when is not None and when.tzinfo is not None:
-            found["created"] = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            found["created"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return found
 
 
@@ -134,7 +130,7 @@ class _Origin:
             return self.arxiv_id
         return f"{self.file}:{self.member}" if self.member else self.file
 
-    def inner(self, name: str) -> "_Origin":
+    def inner(self, name: str) -> _Origin:
         member = f"{self.member}/{name}" if self.member else name
         return _Origin(self.file, member, arxiv_id_from_name(name))
 

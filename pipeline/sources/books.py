@@ -29,11 +29,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from filters.gutenberg import strip_gutenberg
-from pipeline.config import BooksConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed, open_raw
+from pipeline.core.config import BooksConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_decompressed, open_raw
+from pipeline.core.stages import ReadFiles
 from pipeline.sources.multistream import Bz2Streams
-from pipeline.stages import ReadFiles
 
 SOURCE = "books"
 STAGE = "read"

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.config import C4Config
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_raw
+from pipeline.core.config import C4Config
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_raw
+from pipeline.core.stages import ReadFiles
 from pipeline.sources.multistream import READ_SIZE, Damaged, decompressed_chunks
-from pipeline.stages import ReadFiles
 
 SOURCE = "c4"
 STAGE = "read"
@@ -46,7 +46,7 @@ def normalize_timestamp(raw: str) -> str | None:
     except ValueError:
         return None
     if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc)
+        when = when.astimezone(dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -37,17 +37,23 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from pipeline.config import CommonCrawlConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_raw
+from pipeline.core.config import CommonCrawlConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_raw
+from pipeline.core.stages import ReadFiles
 from pipeline.sources.c4 import normalize_timestamp
+from pipeline.sources.html_text import (
+    Payload,
+    PayloadError,
+    decode_payload,
+    html_to_text,
+    parse_http_response,
+    plain_to_text,
+    split_content_type,
+)
 from pipeline.sources.multistream import READ_SIZE as _READ_SIZE
 from pipeline.sources.multistream import Damaged as _Damaged
 from pipeline.sources.multistream import GzipMembers as _GzipMembers
-from pipeline.sources.html_text import (
-    Payload, PayloadError, decode_payload, html_to_text, parse_http_response, plain_to_text, split_content_type,
-)
-from pipeline.stages import ReadFiles
 
 SOURCE = "commoncrawl"
 STAGE = "read"

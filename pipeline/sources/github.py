@@ -41,19 +41,19 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import GitHubConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.archives import unsafe_member_type
-from pipeline.inputs import printable
-from pipeline.io import open_decompressed, open_raw
+from pipeline.core.archives import unsafe_member_type
+from pipeline.core.config import GitHubConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_decompressed, open_raw, printable
+from pipeline.core.stages import ReadFiles
 from pipeline.sources.licenses import NONE, is_allowed, is_license_file, repository_license
-from pipeline.stages import ReadFiles
 
 SOURCE = "github"
 STAGE = "read"

@@ -18,7 +18,7 @@ Ids are SPDX's, in lower case (`mit`, `apache-2.0`, `bsd-3-clause`, `gpl-2.0-or-
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 CUSTOM = "custom"
 NONE = "none"

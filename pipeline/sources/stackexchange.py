@@ -35,9 +35,9 @@ import py7zr
 from py7zr.exceptions import AbsolutePathError, ArchiveError, DecompressionBombError, PasswordRequired
 
 from dedup.common import KeyedStep, decision
-from pipeline.config import StackExchangeConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed, open_raw
+from pipeline.core.config import StackExchangeConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_decompressed, open_raw
 from pipeline.sources.c4 import normalize_timestamp
 from pipeline.sources.html_markup import html_to_text
 from pipeline.sources.posts_xml import BrokenRow, read_rows

@@ -22,16 +22,17 @@ import datetime
 import posixpath
 import re
 import zlib
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
 
-from pipeline.config import WikipediaConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.io import open_decompressed, open_raw
+from pipeline.core.config import WikipediaConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import open_decompressed, open_raw
+from pipeline.core.stages import ReadFiles
 from pipeline.sources.multistream import Bz2Streams
 from pipeline.sources.wikitext import wikitext_to_text
-from pipeline.stages import ReadFiles
 
 __all__ = ["parse_wikipedia_file", "clean_wikipedia", "wikitext_to_text"]
 
@@ -112,7 +113,7 @@ def parse_wikipedia_file(path: str, rel: str, cfg: WikipediaConfig) -> Iterator[
 @contextlib.contextmanager
 def _open_dump(path: str) -> Iterator[Any]:
     """A .bz2 dump through Bz2Streams, which goes on after a corrupt stream of a multistream dump
-    (BZ2File would end the file there without a word); other files as pipeline.io opens them."""
+    (BZ2File would end the file there without a word); other files as pipeline.core.io opens them."""
     if path.lower().endswith(".bz2"):
         with open_raw(path) as raw:
             yield Bz2Streams(raw)
@@ -121,7 +122,7 @@ def _open_dump(path: str) -> Iterator[Any]:
             yield stream
 
 
-def _damage_drops(damage: list[str], site: "_Site", rel: str, line: int) -> Iterator[Dropped]:
+def _damage_drops(damage: list[str], site: _Site, rel: str, line: int) -> Iterator[Dropped]:
     """One PARSE_ERROR per corrupt bzip2 stream met so far: the pages in it are lost, the next
     stream's are not. Ids number the damage met before the same line, so each is one record."""
     for k, detail in enumerate(damage, start=1):
@@ -374,8 +375,8 @@ def _iso_utc(stamp: str | None) -> str | None:
     except ValueError:
         return None  # an unreadable timestamp is an unknown date, not a broken page
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)  # dumps write UTC
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=datetime.UTC)  # dumps write UTC
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _title_hint(chunk: str) -> str | None:

@@ -28,7 +28,7 @@ mwparserfromhell never raises on malformed wikitext: what it cannot match stays 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import mwparserfromhell
 from mwparserfromhell import nodes

@@ -5,7 +5,19 @@ import tarfile
 from pathlib import Path
 
 from scripts.bad.common import (
-    MIB, Case, Markers, escaped, gz, gzip_bomb, noise, sentences, tar_bytes, tar_entries, tar_files, tar_info, write,
+    MIB,
+    Case,
+    Markers,
+    escaped,
+    gz,
+    gzip_bomb,
+    noise,
+    sentences,
+    tar_bytes,
+    tar_entries,
+    tar_files,
+    tar_info,
+    write,
 )
 
 SOURCE = "arxiv"

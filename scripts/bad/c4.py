@@ -4,7 +4,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scripts.bad.common import MIB, Case, Markers, corrupt_gzip_member, escaped, gz, gzip_repeat, good_text, text_noise, write
+from scripts.bad.common import (
+    MIB,
+    Case,
+    Markers,
+    corrupt_gzip_member,
+    escaped,
+    good_text,
+    gz,
+    gzip_repeat,
+    text_noise,
+    write,
+)
 
 SOURCE = "c4"
 

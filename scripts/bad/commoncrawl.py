@@ -4,7 +4,18 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from scripts.bad.common import MIB, Case, Markers, corrupt_gzip_member, escaped, gz, gzip_bomb, good_text, text_noise, write
+from scripts.bad.common import (
+    MIB,
+    Case,
+    Markers,
+    corrupt_gzip_member,
+    escaped,
+    good_text,
+    gz,
+    gzip_bomb,
+    text_noise,
+    write,
+)
 
 SOURCE = "commoncrawl"
 

@@ -7,7 +7,19 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from scripts.bad.common import MIB, Case, Markers, escaped, gz, noise, tar_bytes, tar_entries, tar_files, tar_info, write
+from scripts.bad.common import (
+    MIB,
+    Case,
+    Markers,
+    escaped,
+    gz,
+    noise,
+    tar_bytes,
+    tar_entries,
+    tar_files,
+    tar_info,
+    write,
+)
 from scripts.sample.github import MIT
 
 SOURCE = "github"

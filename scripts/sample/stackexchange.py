@@ -29,7 +29,7 @@ GARDENING = "gardening.sample.stackexchange.com"
 GARDENING_FOLDER = f"{GARDENING}_2024-03"
 WOODWORKING = "woodworking.sample.stackexchange.com"
 ARCHIVE = f"{WOODWORKING}.7z"
-_ARCHIVE_TIME = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+_ARCHIVE_TIME = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
 # Rows in file order: (attribute, value) pairs exactly as a dump writes them (bodies are HTML).
 GARDENING_ROWS: list[dict[str, str]] = [

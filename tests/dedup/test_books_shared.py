@@ -2,8 +2,8 @@
 import pytest
 
 from dedup.minhash import dedup_books
-from pipeline.config import BookDedupConfig
-from pipeline.document import Document
+from pipeline.core.config import BookDedupConfig
+from pipeline.core.document import Document
 from tests.conftest import SHARED_SAMPLES
 from tests.dedup.test_composites import _run
 

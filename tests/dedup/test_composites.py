@@ -4,15 +4,14 @@ import random
 
 import numpy as np
 
-
-from dedup.local import run_step
 from dedup.exact import ExactStep
 from dedup.lines import dedup_lines
+from dedup.local import run_step
 from dedup.minhash import dedup_books, dedup_near
 from dedup.minhash_core import true_jaccard
 from dedup.spans import dedup_spans
-from pipeline.config import BookDedupConfig, ExactDedupConfig, LineDedupConfig, MinHashConfig, SpanDedupConfig
-from pipeline.document import Document
+from pipeline.core.config import BookDedupConfig, ExactDedupConfig, LineDedupConfig, MinHashConfig, SpanDedupConfig
+from pipeline.core.document import Document
 
 WORDS = [f"w{i}" for i in range(5000)]
 

@@ -13,12 +13,10 @@ from dedup.hashing import (
     book_shingles,
     content_hash,
     line_hash,
-    normalize_for_dedup,
     normalize_for_exact,
-    normalize_line,
     sentence_spans,
-    split_sentences,
 )
+from pipeline.core.text import normalize_for_dedup, normalize_line, split_sentences
 
 BLANKS = ["", " ", "\t\n  \r\n", "\u3000\xa0"]
 FIVE_SENTENCES = ("The market opens early. Farmers bring fresh bread! Prices stay fair?\n"

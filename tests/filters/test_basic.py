@@ -5,7 +5,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from filters.basic import check_not_empty
 from filters.filter_documents import FilterDocuments, Plain
-from pipeline.document import Document, DropReason
+from pipeline.core.document import Document, DropReason
 
 
 @pytest.mark.parametrize("text, reason", [("words", None), ("", DropReason.EMPTY), ("  \n\t ", DropReason.EMPTY)])

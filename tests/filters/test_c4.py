@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from filters.c4 import C4Filter, clean_c4_lines, count_sentences, load_badwords
-from pipeline.config import C4Config
-from pipeline.document import Document, DropReason, Dropped
+from filters.c4 import C4Filter, clean_c4_lines, load_badwords
+from pipeline.core.config import C4Config
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.text import count_sentences
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 C4_SAMPLE = REPO_ROOT.parent / "shared" / "corpus-samples" / "c4" / "c4-train.00000-of-01024.head1000.json.gz"

@@ -5,10 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from filters.ccnet import BucketStep, Cutoffs, LangIdStep, PerplexityStep, WikiRefStep, choose_cutoffs, percentile_cutoffs
-from pipeline.config import CommonCrawlConfig, CorpusConfig, ModelsConfig
-from pipeline.document import Document, Dropped
-from pipeline.models import commoncrawl_models
+from filters.ccnet import (
+    BucketStep,
+    Cutoffs,
+    LangIdStep,
+    PerplexityStep,
+    WikiRefStep,
+    choose_cutoffs,
+    percentile_cutoffs,
+)
+from pipeline.core.config import CommonCrawlConfig, CorpusConfig, ModelsConfig
+from pipeline.core.document import Document, Dropped
+from pipeline.jobs.models import commoncrawl_models
 
 # lid.176 gives this English-then-German text exactly 0.50 for "en" (found by search, checked below).
 HALF_ENGLISH = ("The old mill by the river was rebuilt after the flood and now grinds flour for the village "

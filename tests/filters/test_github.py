@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from filters.github import (
-    alnum_fraction, alpha_per_token, check_github_file, clean_github, count_pretokens, file_kind, strip_license_header,
+    alnum_fraction,
+    alpha_per_token,
+    check_github_file,
+    clean_github,
+    count_pretokens,
+    file_kind,
+    strip_license_header,
 )
-from pipeline.config import GitHubConfig
-from pipeline.document import Document, DropReason, Dropped, dump_meta
+from pipeline.core.config import GitHubConfig
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.sources.github import parse_github_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

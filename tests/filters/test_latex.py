@@ -7,8 +7,14 @@ import time
 import pytest
 
 from filters.latex import (
-    MAX_PASSES, clean_latex, collect_macros, expand_macros, has_prose, keep_from_first_section,
-    remove_bibliography, strip_comments,
+    MAX_PASSES,
+    clean_latex,
+    collect_macros,
+    expand_macros,
+    has_prose,
+    keep_from_first_section,
+    remove_bibliography,
+    strip_comments,
 )
 
 

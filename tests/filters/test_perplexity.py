@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from dedup.hashing import normalize_line
 from filters.perplexity import EMPTY_PERPLEXITY, PerplexityScorer, bucket
-from pipeline.config import ModelsConfig
-from pipeline.models_lm import find_kenlm_binaries, train_language_model
+from pipeline.core.config import ModelsConfig
+from pipeline.core.text import normalize_line
+from pipeline.jobs.models_lm import find_kenlm_binaries, train_language_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_CFG = ModelsConfig(sp_vocab_size=200)

@@ -1,8 +1,8 @@
 import pytest
 
 from filters.wikiref import CC_LABEL, REF_LABEL, WikiRefClassifier, classifier_text
-from pipeline.config import ModelsConfig
-from pipeline.models_ref import train_reference_classifier
+from pipeline.core.config import ModelsConfig
+from pipeline.jobs.models_ref import train_reference_classifier
 from tests.pipeline.test_models_ref import _ENCYCLOPEDIC, _SPAM, SPAM_LIKE, WIKI_LIKE, _docs
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.verify import verify_corpus
+from pipeline.jobs.verify import verify_corpus
 from scripts.make_bad_fixtures import make_bad_fixtures
 from tests.hardening.conftest import Sandbox, changed, load_stats, read_rows, run_cli, snapshot
 

@@ -33,7 +33,7 @@ class ShardWatcher:
         self._seen: set[tuple[str, int, int]] = set()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "ShardWatcher":
+    def __enter__(self) -> ShardWatcher:
         self._thread.start()
         return self
 

@@ -15,10 +15,13 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from filters.ccnet import load_model
-from pipeline import cli
-from pipeline.config import load_config
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.inputs import LocalPath, discover, printable
+from pipeline.core.config import load_config
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.io import printable
+from pipeline.core.stages import ReadFiles, read_records
+from pipeline.jobs.inputs import LocalPath, discover
+from pipeline.launch import beam as launch
+from pipeline.launch.beam import worker_user_error
 from pipeline.sources.arxiv import parse_arxiv_file
 from pipeline.sources.books import parse_books_file
 from pipeline.sources.c4 import MAX_LINE_BYTES, parse_c4_file
@@ -27,9 +30,8 @@ from pipeline.sources.github import parse_github_file
 from pipeline.sources.multistream import Bz2Streams
 from pipeline.sources.stackexchange import Post, parse_posts_xml
 from pipeline.sources.wikipedia import parse_wikipedia_file
-from pipeline.stages import ReadFiles, read_records
-from scripts.bad.commoncrawl import conversion, record
 from scripts.bad.common import corrupt_bz2_stream, corrupt_gzip_member, tar_bytes, tar_info
+from scripts.bad.commoncrawl import conversion, record
 from scripts.bad.wikipedia import FOOTER, HEADER, good_page
 
 CFG = load_config("sample", [])
@@ -43,7 +45,7 @@ def reasons(items) -> list[str]:
     return [i.reason.value if isinstance(i, Dropped) else "kept" for i in items]
 
 
-# --- pipeline/inputs.py and pipeline/stages.py ----------------------------------------------------------
+# --- pipeline/jobs/inputs.py and pipeline/core/stages.py ----------------------------------------------------------
 def test_file_names_that_are_not_utf8_are_read_with_escaped_names(tmp_path):
     (tmp_path / "c4").mkdir()
     (tmp_path / "c4" / os.fsdecode(b"caf\xe9.jsonl")).write_bytes(b'{"text": "One line."}\n')
@@ -182,19 +184,19 @@ def test_posts_xml_resumes_after_a_broken_row():
 
 # --- the command line and the model steps ---------------------------------------------------------------
 def test_worker_errors_are_user_errors_only_when_plain_value_errors():
-    assert cli.worker_user_error(ValueError("model is damaged: run `make models`")) == "model is damaged: run `make models`"
-    assert cli.worker_user_error(UnicodeEncodeError("utf-8", "x", 0, 1, "bad")) is None  # a bug, not the user's
+    assert worker_user_error(ValueError("model is damaged: run `make models`")) == "model is damaged: run `make models`"
+    assert worker_user_error(UnicodeEncodeError("utf-8", "x", 0, 1, "bad")) is None  # a bug, not the user's
     wrapped = RuntimeError("Pipeline failed:\nTraceback (most recent call last):\n  ...\nValueError: bad model [while running 'X']")
-    assert cli.worker_user_error(wrapped) == "bad model [while running 'X']"
-    with pytest.raises(cli.JobError):
-        cli.run_job(cli.beam_options([]), lambda p: p | beam.Create([1]) | beam.Map(lambda x: x.nope))
+    assert worker_user_error(wrapped) == "bad model [while running 'X']"
+    with pytest.raises(launch.JobError):
+        launch.run_job(launch.beam_options([]), lambda p: p | beam.Create([1]) | beam.Map(lambda x: x.nope))
 
 
 def test_leftover_temporary_files_are_removed_before_a_run(tmp_path):
     (tmp_path / "c4").mkdir()
     (tmp_path / "c4" / ".tmp-123-part-00000-of-00002.arrow").write_bytes(b"half")
     (tmp_path / "c4" / "part-00000-of-00002.arrow").write_bytes(b"whole")
-    cli._prepare_output(str(tmp_path))
+    launch.prepare_output(str(tmp_path))
     assert sorted(p.name for p in (tmp_path / "c4").iterdir()) == ["part-00000-of-00002.arrow"]
 
 

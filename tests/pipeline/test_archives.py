@@ -1,4 +1,4 @@
-"""The safe in-memory archive reader (pipeline/archives.py): caps, refused members, no extraction."""
+"""The safe in-memory archive reader (pipeline/core/archives.py): caps, refused members, no extraction."""
 from __future__ import annotations
 
 import bz2
@@ -11,8 +11,14 @@ import tarfile
 
 import pytest
 
-from pipeline.archives import (
-    ArchiveStats, CorruptArchive, UnsafeArchive, is_mac_metadata, read_members, safe_name, single_file_name,
+from pipeline.core.archives import (
+    ArchiveStats,
+    CorruptArchive,
+    UnsafeArchive,
+    is_mac_metadata,
+    read_members,
+    safe_name,
+    single_file_name,
 )
 
 CAP = 50_000  # small, but above tar's 10 KB record padding, which counts too

@@ -4,7 +4,7 @@ import typing
 
 import pytest
 
-from pipeline.config import PATH_KEYS, CorpusConfig, absolute_paths, config_to_json, is_uri, load_config
+from pipeline.core.config import PATH_KEYS, CorpusConfig, absolute_paths, config_to_json, is_uri, load_config
 
 
 def test_sample_preset_is_default_and_valid():
@@ -101,5 +101,5 @@ def test_every_path_key_is_made_absolute():
     walk(CorpusConfig)
     path_words = ("dir", "file", "input", "output", "corpus", "path")
     path_like = {key for key, tp in fields.items() if tp in (str, str | None) and key.rsplit(".", 1)[-1].endswith(path_words)}
-    assert path_like <= set(PATH_KEYS), f"add {sorted(path_like - set(PATH_KEYS))} to pipeline.config.PATH_KEYS"
+    assert path_like <= set(PATH_KEYS), f"add {sorted(path_like - set(PATH_KEYS))} to pipeline.core.config.PATH_KEYS"
     assert set(PATH_KEYS) <= set(fields)

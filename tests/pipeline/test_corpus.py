@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.verify import verify_corpus
+from pipeline.jobs.verify import verify_corpus
 from tests.conftest import REPO, SAMPLE
-
 
 MODELS: list[str] = []  # the session's sample models folder, set by the autouse fixture
 
@@ -133,7 +132,7 @@ def test_kept_commoncrawl_documents_carry_every_score(sample_run):
 def test_no_document_crosses_a_shuffle(tmp_path, monkeypatch):
     """Beam encodes an element only where it leaves a fused stage (GroupByKey, CoGroupByKey,
     Reshuffle, Flatten, side input); a Document or Dropped record there is pickled. None may be."""
-    from pipeline.document import Document, Dropped
+    from pipeline.core.document import Document, Dropped
 
     def refuse(self, protocol):
         raise AssertionError(f"a {type(self).__name__} crossed a shuffle")
@@ -146,8 +145,8 @@ def test_no_document_crosses_a_shuffle(tmp_path, monkeypatch):
 
 
 def test_a_listed_input_gone_at_read_time_fails_in_one_line(tmp_path, monkeypatch, capsys):
-    import pipeline.cli as cli
-    from pipeline.inputs import discover
+    import pipeline.launch.beam as launch
+    from pipeline.jobs.inputs import discover
 
     root = tmp_path / "input"
     (root / "c4").mkdir(parents=True)
@@ -159,7 +158,7 @@ def test_a_listed_input_gone_at_read_time_fails_in_one_line(tmp_path, monkeypatc
         (root / "c4" / "a.json").unlink()  # removed between listing and reading
         return found
 
-    monkeypatch.setattr(cli, "discover", listed_then_gone)
+    monkeypatch.setattr(launch, "discover", listed_then_gone)
     code = main(["corpus", "--input", str(root), "--output", str(tmp_path / "o"), "--set", "sources=[c4]"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "a.json cannot be opened" in err[0]

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from pipeline.inputs import discover
+from pipeline.jobs.inputs import discover
 
 
 def test_discover_recurses_by_format_and_lists_ignored(tmp_path):

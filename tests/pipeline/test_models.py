@@ -1,4 +1,4 @@
-"""The models job's reference examples (pipeline/models.py): CommonCrawl pages that Wikipedia cites
+"""The models job's reference examples (pipeline/jobs/models.py): CommonCrawl pages that Wikipedia cites
 are positives, a seeded random sample of the others negatives, at most models.ref_max_examples of
 each, streamed through files whatever the size of the dump; too few cited pages stop `make models`
 with one line unless models.ref_wikipedia_positives allows Wikipedia text."""
@@ -8,8 +8,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from pipeline.config import CorpusConfig, ModelsConfig, load_config
-from pipeline.models import _cited_pages, _read_texts, _reference_examples
+from pipeline.core.config import CorpusConfig, ModelsConfig, load_config
+from pipeline.jobs.models import _cited_pages, _read_texts, _reference_examples
 from tests.pipeline.sources.test_commoncrawl import warc
 
 SITE = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">

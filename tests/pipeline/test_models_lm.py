@@ -1,4 +1,4 @@
-"""Training CCNet's per-language SentencePiece + KenLM models (pipeline/models_lm.py): files that
+"""Training CCNet's per-language SentencePiece + KenLM models (pipeline/jobs/models_lm.py): files that
 load, the cut-offs, determinism, empty input, subprocess failures, reading the Wikipedia shards,
 finding the KenLM programs, and the acceptance check on real English Wikipedia against spam."""
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 
 from filters.perplexity import PerplexityScorer
-from pipeline.config import ModelsConfig, WikipediaConfig
-from pipeline.document import ARROW_SCHEMA, Document, documents_to_table
-from pipeline import models_lm
-from pipeline.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
+from pipeline.core.config import ModelsConfig, WikipediaConfig
+from pipeline.core.document import ARROW_SCHEMA, Document, documents_to_table
+from pipeline.jobs import models_lm
+from pipeline.jobs.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
 from tests.filters.test_perplexity import SPAM, TINY_CFG, english_like, kenlm_binaries, tiny_model  # noqa: F401 (fixtures)
 
 ENWIKI = "wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
@@ -102,7 +102,7 @@ def test_kenlm_failure_names_the_command_and_its_stderr(kenlm_binaries, tmp_path
 # wikipedia_texts
 
 def _write_shard(path: Path, docs: list[Document]) -> None:
-    options = pa.ipc.IpcWriteOptions(compression="zstd")  # as pipeline/shards.py writes them
+    options = pa.ipc.IpcWriteOptions(compression="zstd")  # as pipeline/core/shards.py writes them
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, ARROW_SCHEMA, options=options) as writer:
         writer.write_table(documents_to_table(docs), max_chunksize=2)  # several record batches
 

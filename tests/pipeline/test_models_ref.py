@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from filters.wikiref import classifier_text
-from pipeline.config import ModelsConfig, WikipediaConfig
-from pipeline.models_ref import (
+from pipeline.core.config import ModelsConfig, WikipediaConfig
+from pipeline.jobs.models_ref import (
     POSITIVES_CITED,
     POSITIVES_WIKIPEDIA,
     card_path_for,

@@ -4,7 +4,7 @@ Workers on a cluster do not share the launcher's working folder. So every engine
 workers in a folder of their own while the launcher gives a relative --input, --output and
 models.dir from yet another folder: Beam's local job server with an external SDK worker pool (how
 Flink, Spark and Dataflow run Python workers), and a dask.distributed cluster (`dask scheduler`
-and two `dask worker` processes) through pipeline.runners.DaskRunner.
+and two `dask worker` processes) through pipeline.launch.runners.DaskRunner.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.cli import main
-from pipeline.runners import engine_flags, resolve_runner
+from pipeline.launch.runners import engine_flags, resolve_runner
 from tests.conftest import REPO, SAMPLE
 
 BIN = Path(sys.executable).parent  # the venv's bin: its `python` must come first on the workers' PATH
@@ -239,14 +239,14 @@ class _SumInFinishBundle(beam.DoFn):
 
 
 def test_dask_runner_semantics(dask_cluster, tmp_path):
-    """What Beam's own DaskRunner gets wrong (pipeline/runners.py): each output of a multi-output
+    """What Beam's own DaskRunner gets wrong (pipeline/launch/runners.py): each output of a multi-output
     ParDo reaches only its consumers, every sink runs, finish_bundle outputs and side inputs arrive."""
     def sink(name):
         def write(values):
             (tmp_path / name).write_text(repr(sorted(values)))
         return f"Write{name}" >> beam.Map(write)
 
-    options = PipelineOptions(flags=["--runner=pipeline.runners.DaskRunner", f"--dask_client_address={dask_cluster}"])
+    options = PipelineOptions(flags=["--runner=pipeline.launch.runners.DaskRunner", f"--dask_client_address={dask_cluster}"])
     with beam.Pipeline(options=options) as p:
         numbers = p | beam.Create(list(range(10))) | beam.Reshuffle()
         split = numbers | beam.ParDo(_SplitOddEven()).with_outputs("odd", main="even")
@@ -270,7 +270,7 @@ def _fail_with_user_error(x):
 
 def test_dask_worker_user_error_is_one_line(dask_cluster):
     """A ValueError raised in a dask worker reaches the launcher as itself: one line, exit code 2."""
-    from pipeline.cli import beam_options, run_job
+    from pipeline.launch.beam import beam_options, run_job
 
     flags = ["--runner=DaskRunner", f"--dask_client_address={dask_cluster}"]
     with pytest.raises(ValueError, match=r"^model file m\.bin is damaged: run `make models`"):
@@ -285,7 +285,7 @@ def test_dask_partitions_stay_bounded_through_iterated_joins():
     pytest.importorskip("dask.bag")
     from apache_beam.runners.dask.overrides import dask_overrides
 
-    from pipeline.runners import _Translator
+    from pipeline.launch.runners import _Translator
 
     p = beam.Pipeline(options=PipelineOptions(flags=[]))
     pairs = p | beam.Create([(i % 5, i) for i in range(100)]) | beam.Reshuffle()
@@ -310,7 +310,7 @@ def test_workers_flags():
         engine_flags(2, ["--direct_num_workers=4"])
     assert resolve_runner([]) == ["--runner=FnApiRunner"]
     assert resolve_runner(["--runner", "DaskRunner", "--dask_client_address=tcp://h:1"]) == [
-        "--dask_client_address=tcp://h:1", "--runner=pipeline.runners.DaskRunner"]
+        "--dask_client_address=tcp://h:1", "--runner=pipeline.launch.runners.DaskRunner"]
     assert resolve_runner(["--runner=PortableRunner"]) == ["--runner=PortableRunner"]
 
 

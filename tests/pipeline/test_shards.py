@@ -3,12 +3,13 @@ import hashlib
 import pyarrow as pa
 import pytest
 
-from pipeline.config import ShardsConfig
-from pipeline.document import ARROW_SCHEMA, Document, DropReason, Dropped, documents_to_table, table_to_documents
-from pipeline.passes import FileTask
-from pipeline.shards import PlanShards, WriteShard, shard_name, split_evenly, write_atomic
-from pipeline.staging import StagedWriter, staged_relpath
-from pipeline.verify import read_shard
+from pipeline.core.config import ShardsConfig
+from pipeline.core.document import ARROW_SCHEMA, Document, Dropped, DropReason, documents_to_table, table_to_documents
+from pipeline.core.shards import shard_name, write_atomic
+from pipeline.core.staging import StagedWriter, staged_relpath
+from pipeline.jobs.passes import FileTask
+from pipeline.jobs.verify import read_shard
+from pipeline.jobs.write_shards import PlanShards, WriteShard, split_evenly
 
 
 def _docs(n):
@@ -78,7 +79,7 @@ def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
 
 
 def test_record_batches_end_at_batch_rows_or_batch_bytes(monkeypatch):
-    import pipeline.shards as shards
+    import pipeline.jobs.write_shards as shards
 
     monkeypatch.setattr(shards, "BATCH_BYTES", 25)
     docs = [Document(id=f"d{i}", source="c4", text="x" * n) for i, n in enumerate([10, 10, 10, 1, 1, 1, 1, 1, 30, 2])]

@@ -1,10 +1,10 @@
-import pytest
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.stages import ApplyStep, Bind, ReadFiles, read_records
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.stages import ApplyStep, Bind, ReadFiles, read_records
 
 
 def _parse(path, rel, cfg):

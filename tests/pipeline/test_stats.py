@@ -17,8 +17,17 @@ import pytest
 from rich.console import Console
 
 from pipeline.cli import main
-from pipeline.stats import PAPER_TABLE1, add_stats_parser, parse_budget, read_train_run, run_compare, run_stats, run_stats_command
-from pipeline.report_html import _html_example, table1 as table1_rows
+from pipeline.jobs.report_html import _html_example
+from pipeline.jobs.report_html import table1 as table1_rows
+from pipeline.jobs.stats import (
+    PAPER_TABLE1,
+    add_stats_parser,
+    parse_budget,
+    read_train_run,
+    run_compare,
+    run_stats,
+    run_stats_command,
+)
 from tests.conftest import REPO, SAMPLE, run_corpus
 
 DESIGN = REPO.parent / "shared" / "DESIGN.md"

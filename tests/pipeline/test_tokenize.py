@@ -126,7 +126,7 @@ def test_missing_corpus_is_one_line(tmp_path):
 # sample_texts: the training sample, streamed batch by batch
 
 def _shard(path: Path, ids: list[str], texts: list[str], batch_rows: int) -> str:
-    from pipeline.document import ARROW_SCHEMA
+    from pipeline.core.document import ARROW_SCHEMA
 
     n = len(ids)
     table = pa.table({"id": ids, "source": ["c4"] * n, "text": texts, "url": [None] * n, "created": [None] * n,
@@ -154,7 +154,7 @@ def _oracle(docs: list[tuple[str, str]], budget: int) -> list[str]:
 
 @pytest.mark.parametrize("merge_min", [1, 5, 1 << 16])
 def test_sample_texts_is_the_hash_order_prefix_whatever_the_shard_layout(tmp_path, monkeypatch, merge_min):
-    from pipeline.tokenizer import _HashPrefix, sample_texts
+    from pipeline.jobs.tokenizer import _HashPrefix, sample_texts
 
     monkeypatch.setattr(_HashPrefix, "MERGE_MIN", merge_min)
 
@@ -168,7 +168,7 @@ def test_sample_texts_is_the_hash_order_prefix_whatever_the_shard_layout(tmp_pat
 
 
 def test_encode_spans_bound_the_characters_per_call():
-    from pipeline.tokenize_job import _spans
+    from pipeline.jobs.tokenize_job import _spans
 
     assert _spans(np.array([3, 3, 3, 3]), 6) == [(0, 2), (2, 4)]
     assert _spans(np.array([10, 1, 1, 9]), 6) == [(0, 1), (1, 3), (3, 4)]  # a longer text goes alone

@@ -31,8 +31,8 @@ def make_dataset(root: Path, docs_per_source: int = 40, vocab_size: int = 400) -
 
     import sentencepiece as spm
 
-    from pipeline.config import TokenizerConfig
-    from pipeline.tokenizer import _trainer_options
+    from pipeline.core.config import TokenizerConfig
+    from pipeline.jobs.tokenizer import _trainer_options
     from train.data import write_token_shards
 
     rng = random.Random(7)

@@ -14,10 +14,14 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from filters.latex import strip_comments
-from pipeline.config import ArxivConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import ArxivConfig
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.arxiv import (
-    ReadArxiv, arxiv_id_from_name, choose_main_file, is_nested_archive, parse_arxiv_file,
+    ReadArxiv,
+    arxiv_id_from_name,
+    choose_main_file,
+    is_nested_archive,
+    parse_arxiv_file,
 )
 from scripts.sample.arxiv import HTML_ONLY, MULTIFILE, SINGLE, deterministic_tar_gz, write_sample
 from tests.pipeline.test_archives import special, tar_bytes

@@ -15,9 +15,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from dedup.hashing import book_overlap, book_shingles, normalize_for_exact
 from dedup.minhash import dedup_books
-from pipeline.config import BookDedupConfig, BooksConfig
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.sources.books import ReadBooks, decode_book, declared_codec, language_code, parse_books_file
+from pipeline.core.config import BookDedupConfig, BooksConfig
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.sources.books import ReadBooks, declared_codec, decode_book, language_code, parse_books_file
 from scripts.sample import books as sample
 from tests.conftest import SHARED_SAMPLES
 from tests.dedup.test_composites import _run

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from filters.c4 import C4Filter
-from pipeline.config import C4Config
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import C4Config
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.c4 import normalize_timestamp, parse_c4_file
 from scripts.sample.c4 import FILENAME, write_sample
 

@@ -11,8 +11,8 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import CommonCrawlConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import CommonCrawlConfig
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.commoncrawl import ReadCommonCrawl, parse_commoncrawl_file
 from scripts.sample.commoncrawl import ARTICLES, DUMP, WARC_FILENAME, WET_FILENAME, write_sample
 

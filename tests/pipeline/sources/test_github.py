@@ -20,8 +20,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 import pipeline.sources.github as github
 from filters.github import clean_github
-from pipeline.config import GitHubConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import GitHubConfig
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.github import ReadGitHub, decode_source, github_url, parse_github_file, repo_name
 from scripts.sample.github import ARCHIVES, write_sample
 
@@ -474,7 +474,7 @@ def test_sample_outcomes(tmp_path):
 def _github_job(root: Path, out: Path, *overrides: str) -> dict[str, tuple[str, str]]:
     """The corpus job on github/ under `root`: {path in repo: (repo, "kept" | drop reason)}, non-license rows."""
     from pipeline.cli import main
-    from pipeline.verify import read_shard
+    from pipeline.jobs.verify import read_shard
 
     args = ["corpus", "--input", str(root), "--output", str(out), "--set", "sources=[github]"]
     for override in overrides:

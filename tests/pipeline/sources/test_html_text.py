@@ -8,8 +8,16 @@ import brotli
 import pytest
 
 from pipeline.sources.html_text import (
-    PayloadError, codec_for, decode_content, decode_payload, dechunk, html_to_text, meta_charset,
-    parse_http_response, plain_to_text, split_content_type,
+    PayloadError,
+    codec_for,
+    dechunk,
+    decode_content,
+    decode_payload,
+    html_to_text,
+    meta_charset,
+    parse_http_response,
+    plain_to_text,
+    split_content_type,
 )
 
 MAX = 1 << 20
@@ -88,7 +96,7 @@ def test_utf8_cut_inside_the_last_character_still_decodes_strictly():
 
 
 def test_plain_text_ignores_meta_like_text():
-    data = 'say <meta charset="koi8-r"> in HTML'.encode()
+    data = b'say <meta charset="koi8-r"> in HTML'
     assert decode_payload(data, None, html=False)[1] == "utf-8"
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sources.licenses import (
-    CUSTOM, NONE, detect_license, is_allowed, is_license_file, repository_license)
+from pipeline.sources.licenses import CUSTOM, NONE, detect_license, is_allowed, is_license_file, repository_license
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GITHUB_SAMPLES = REPO_ROOT.parent / "shared" / "corpus-samples" / "github"

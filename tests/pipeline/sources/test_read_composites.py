@@ -3,8 +3,8 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import C4Config, WikipediaConfig
-from pipeline.inputs import discover
+from pipeline.core.config import C4Config, WikipediaConfig
+from pipeline.jobs.inputs import discover
 from pipeline.sources.c4 import ReadC4
 from pipeline.sources.wikipedia import ReadWikipedia
 from tests.conftest import SAMPLE

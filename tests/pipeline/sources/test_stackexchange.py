@@ -11,15 +11,22 @@ from pathlib import Path
 import py7zr
 import pytest
 
-from pipeline.config import StackExchangeConfig
-from pipeline.document import Document, DropReason, Dropped
-from pipeline.inputs import discover
-from pipeline.sources.stackexchange import (
-    ANSWER_SEPARATOR, Post, assemble_question, check_archive_members, choose_sites,
-    is_stackexchange_input, parse_questions_file, parse_stackexchange_file, site_of,
-)
 from pipeline.cli import main
-from pipeline.verify import read_shard
+from pipeline.core.config import StackExchangeConfig
+from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.jobs.inputs import discover
+from pipeline.jobs.verify import read_shard
+from pipeline.sources.stackexchange import (
+    ANSWER_SEPARATOR,
+    Post,
+    assemble_question,
+    check_archive_members,
+    choose_sites,
+    is_stackexchange_input,
+    parse_questions_file,
+    parse_stackexchange_file,
+    site_of,
+)
 from scripts.sample import stackexchange as sample
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import WikipediaConfig
-from pipeline.document import Document, DropReason, Dropped
+from pipeline.core.config import WikipediaConfig
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.wikipedia import clean_wikipedia, parse_wikipedia_file, wikitext_to_text
 from scripts.sample.wikipedia import write_sample
 

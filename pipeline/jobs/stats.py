@@ -15,14 +15,15 @@ import collections
 import json
 import os
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.config import ALL_SOURCES, MixtureConfig
-from pipeline.shards import write_text_atomic
+from pipeline.core.config import ALL_SOURCES, MixtureConfig
+from pipeline.core.shards import write_text_atomic
 
 # LLaMA (Touvron et al. 2023), Table 1: sampling proportion, epochs over 1.4T tokens, disk size.
 PAPER_TABLE1 = {
@@ -35,7 +36,7 @@ PAPER_TABLE1 = {
     "stackexchange": {"sampling": 0.02, "epochs": 1.03, "disk": "78 GB"},
 }
 PAPER_TOKENS = 1.4e12  # LLaMA-33B and 65B: 1.4T tokens
-# The corpus job's stage order (pipeline/corpus.py); dedup steps come in their configured order.
+# The corpus job's stage order (pipeline/jobs/corpus.py); dedup steps come in their configured order.
 STAGES_BEFORE_DEDUP = ("read", "clean", "filter")
 STAGES_AFTER_DEDUP = ("lang", "perplexity", "wiki_ref")
 CLEAN_STEP_SOURCES = ("c4", "wikipedia", "github")  # sources with a separate clean step (corpus._plan)
@@ -187,7 +188,7 @@ def _mixture(run: dict[str, Any], train: dict[str, Any] | None) -> tuple[dict[st
         return dict(train["mixture"]), f"the pretrain run's config ({os.path.dirname(train['metrics'])}/config.json)"
     if run["config"].get("mixture"):
         return dict(run["config"]["mixture"]), "the corpus config.json"
-    return MixtureConfig().weights(), "Table 1 defaults (pipeline.config.MixtureConfig)"
+    return MixtureConfig().weights(), "Table 1 defaults (pipeline.core.config.MixtureConfig)"
 
 
 def _tokens(entry: dict[str, Any]) -> dict[str, Any] | None:
@@ -335,8 +336,8 @@ def build_report(corpus_dir: str, tokens_budget: float | str | None = None, trai
 def run_stats(corpus_dir: str, out_dir: str, tokens_budget: float | str | None = None,
               train_metrics: str | None = None, console: Any = None) -> dict[str, Any]:
     """Write report.json, report.md, report.html and the plots into out_dir; print Table 1."""
-    from pipeline.report_html import print_table1, render_html, render_markdown
-    from pipeline.report_plots import plot_report
+    from pipeline.jobs.report_html import print_table1, render_html, render_markdown
+    from pipeline.jobs.report_plots import plot_report
 
     report = build_report(corpus_dir, tokens_budget, train_metrics)
     os.makedirs(out_dir, exist_ok=True)
@@ -381,8 +382,8 @@ def compare_runs(run_a: str, run_b: str) -> dict[str, Any]:
 
 def run_compare(run_a: str, run_b: str, out_dir: str, console: Any = None) -> dict[str, Any]:
     """Write report_compare.json, .md and .html (and a plot) into out_dir; print the per-source deltas."""
-    from pipeline.report_html import print_compare, render_compare_html, render_compare_markdown
-    from pipeline.report_plots import plot_compare
+    from pipeline.jobs.report_html import print_compare, render_compare_html, render_compare_markdown
+    from pipeline.jobs.report_plots import plot_compare
 
     compare = compare_runs(run_a, run_b)
     os.makedirs(out_dir, exist_ok=True)

@@ -18,17 +18,18 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
 import sentencepiece as spm
 import xxhash
 
-from pipeline.config import CorpusConfig, TokenizerConfig
-from pipeline.shards import write_text_atomic
-from pipeline.stats import read_batches
+from pipeline.core.config import CorpusConfig, TokenizerConfig
+from pipeline.core.shards import write_text_atomic
+from pipeline.jobs.stats import read_batches
 
 MODEL_NAME = "tokenizer.model"
 CARD_NAME = "card.json"

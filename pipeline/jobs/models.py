@@ -22,17 +22,22 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import xxhash
 
 from filters.ccnet import LanguageModelFiles
-from pipeline.config import CorpusConfig, config_to_dict
-from pipeline.document import Document
-from pipeline.inputs import discover
-from pipeline.shards import write_text_atomic
+from pipeline.core.config import CorpusConfig, config_to_dict
+from pipeline.core.document import Document
+from pipeline.core.shards import write_text_atomic
+from pipeline.jobs.inputs import discover
+
+# The corpus job for (config, sources, output folder), as the launcher runs it: `make models` runs
+# it on Wikipedia. Handed in by the command line, so this job never imports the layer above it.
+Launch = Callable[[CorpusConfig, tuple[str, ...], str], dict]
 
 MANIFEST = "manifest.json"
 WIKIREF_MODEL = "wikiref.bin"
@@ -65,13 +70,11 @@ def models_current(cfg: CorpusConfig) -> bool:
     return all((Path(cfg.models.dir) / f["path"]).is_file() for f in manifest["files"])
 
 
-def _wikipedia_corpus(cfg: CorpusConfig, beam_args: list[str]) -> str:
+def _wikipedia_corpus(cfg: CorpusConfig, launch: Launch) -> str:
     if cfg.models.wikipedia_corpus:
         return cfg.models.wikipedia_corpus
-    from pipeline.cli import run_pipeline  # the same job, restricted to Wikipedia
-
     out = os.path.join(cfg.models.dir, "wikipedia-corpus")
-    run_pipeline(cfg, ("wikipedia",), out, beam_args)
+    launch(cfg, ("wikipedia",), out)  # the corpus job, restricted to Wikipedia
     return out
 
 
@@ -125,7 +128,7 @@ def _url_key(normalized: str) -> int:
 
 def _page_key(url: str | None) -> int | None:
     """A crawled page's URL key; None when it has no http(s) URL."""
-    from pipeline.models_ref import normalize_url
+    from pipeline.jobs.models_ref import normalize_url
 
     normalized = normalize_url(url) if url else ""
     return _url_key(normalized) if normalized else None
@@ -143,7 +146,7 @@ def _crawl_page_keys(cfg: CorpusConfig) -> tuple[np.ndarray, np.ndarray]:
 
 def _cited_among(cfg: CorpusConfig, crawled: np.ndarray) -> np.ndarray:
     """Which of the sorted `crawled` URL keys some raw Wikipedia page cites (a boolean mask)."""
-    from pipeline.models_ref import cited_urls
+    from pipeline.jobs.models_ref import cited_urls
 
     cited = np.zeros(len(crawled), bool)
     if not len(crawled):
@@ -175,11 +178,11 @@ def _read_texts(path: Path) -> Iterator[str]:
             yield json.loads(line)
 
 
-def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
+def build_models(cfg: CorpusConfig, launch: Launch) -> dict[str, Any]:
     """Train every model under cfg.models.dir and write its manifest; returns the manifest."""
     from filters.langid import find_lid_model
-    from pipeline.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
-    from pipeline.models_ref import card_path_for, positives_source, train_reference_classifier
+    from pipeline.jobs.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
+    from pipeline.jobs.models_ref import card_path_for, positives_source, train_reference_classifier
 
     missing = [lang for lang in cfg.commoncrawl.languages if lang not in cfg.models.lm_languages]
     if missing:
@@ -188,7 +191,7 @@ def build_models(cfg: CorpusConfig, beam_args: list[str]) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     page_cited = _cited_pages(cfg)
     positives_source(int(page_cited.sum()), cfg.models)  # too few cited pages stop here, before anything trains
-    corpus_dir = _wikipedia_corpus(cfg, beam_args)
+    corpus_dir = _wikipedia_corpus(cfg, launch)
     lmplz, build_binary = find_kenlm_binaries()
     lm_cards = {
         lang: train_language_model(lang, wikipedia_texts(corpus_dir, lang), root, cfg.models, lmplz, build_binary)

@@ -26,8 +26,8 @@ import os
 import random
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import fasttext
@@ -35,7 +35,7 @@ import numpy as np
 import xxhash
 
 from filters.wikiref import CC_LABEL, REF_LABEL, classifier_text, ref_probability
-from pipeline.config import ModelsConfig
+from pipeline.core.config import ModelsConfig
 
 HOLDOUT_FRACTION = 0.1
 EVAL_BATCH = 1000  # held-out pages predicted per call

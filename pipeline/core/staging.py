@@ -15,13 +15,13 @@ for CommonCrawl, `scored` (pages that passed dedup, language ID and got a perple
 from __future__ import annotations
 
 import posixpath
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.document import (
+from pipeline.core.document import (
     ARROW_SCHEMA,
     DOCUMENT_FIELDS,
     DROPPED_SCHEMA,
@@ -30,7 +30,7 @@ from pipeline.document import (
     documents_to_table,
     dropped_to_table,
 )
-from pipeline.shards import AtomicArrowWriter, join
+from pipeline.core.shards import AtomicArrowWriter, join
 
 STAGING_DIR = "_staging"
 BATCH_ROWS = 512  # documents per record batch: bounds the memory of every streaming pass

@@ -12,8 +12,9 @@ counts are merged into the corpus stats.json.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -21,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import sentencepiece as spm
 
-from pipeline.shards import join, write_batches_atomic, write_text_atomic
-from pipeline.stats import read_batches
+from pipeline.core.shards import join, write_batches_atomic, write_text_atomic
+from pipeline.jobs.stats import read_batches
 
 
 def token_schema(vocab_size: int) -> pa.Schema:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -26,10 +27,10 @@ import numpy as np
 from dedup.common import STAT, KeyedStep, decisions_by_row
 from dedup.ids import UniqueIdsStep
 from filters.filter_documents import run_checks
-from pipeline.document import Document, Dropped
-from pipeline.plan import SourcePlan
-from pipeline.stages import read_records
-from pipeline.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
+from pipeline.core.document import Document, Dropped
+from pipeline.core.stages import read_records
+from pipeline.core.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
+from pipeline.jobs.plan import SourcePlan
 
 COUNT, FILE, KEYS = "count", "file", "keys"
 PPL = "ppl"  # (PPL, (source, lang), float64 array): one file's perplexities of one language

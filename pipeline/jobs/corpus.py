@@ -23,15 +23,26 @@ import apache_beam as beam
 import numpy as np
 
 from dedup.common import DECISION, STAT
-from filters.ccnet import Cutoffs, choose_cutoffs
 from dedup.ids import UniqueIdsStep
 from dedup.steps import build_dedup
-from pipeline.config import CorpusConfig
-from pipeline.finalize import Finalize
-from pipeline.inputs import SourceFiles
-from pipeline.passes import COUNT, FILE, INFO, KEYS, PPL, BucketFile, FileTask, FinishFile, ReadAndStage, ReplayKeys
-from pipeline.plan import CommonCrawlModels, plan_source
-from pipeline.shards import PlanShards, WriteShard
+from filters.ccnet import Cutoffs, choose_cutoffs
+from pipeline.core.config import CorpusConfig
+from pipeline.jobs.finalize import Finalize
+from pipeline.jobs.inputs import SourceFiles
+from pipeline.jobs.passes import (
+    COUNT,
+    FILE,
+    INFO,
+    KEYS,
+    PPL,
+    BucketFile,
+    FileTask,
+    FinishFile,
+    ReadAndStage,
+    ReplayKeys,
+)
+from pipeline.jobs.plan import CommonCrawlModels, plan_source
+from pipeline.jobs.write_shards import PlanShards, WriteShard
 
 __all__ = ["CommonCrawlModels", "build_corpus"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from dedup.common import KeyedStep
 from filters.basic import check_not_empty
@@ -15,7 +15,8 @@ from filters.c4 import C4Filter
 from filters.ccnet import BucketStep, LangIdStep, LanguageModelFiles, PerplexityStep, WikiRefStep
 from filters.filter_documents import Plain
 from filters.github import clean_github
-from pipeline.config import CorpusConfig, DedupConfig, ExactDedupConfig
+from pipeline.core.config import CorpusConfig, DedupConfig, ExactDedupConfig
+from pipeline.core.stages import Bind
 from pipeline.sources.arxiv import parse_arxiv_file
 from pipeline.sources.books import parse_books_file
 from pipeline.sources.c4 import parse_c4_file
@@ -23,7 +24,6 @@ from pipeline.sources.commoncrawl import parse_commoncrawl_file
 from pipeline.sources.github import parse_github_file
 from pipeline.sources.stackexchange import SiteStep, parse_questions_file
 from pipeline.sources.wikipedia import clean_wikipedia, parse_wikipedia_file
-from pipeline.stages import Bind
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,10 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from dedup.common import STAT, merge_stats
-from pipeline.passes import COUNT, INFO, SEEN
-from pipeline.shards import DROPPED_DIR, ENTRY, TMP_PREFIX, join, write_text_atomic
-from pipeline.staging import remove_staging
+from pipeline.core.shards import DROPPED_DIR, TMP_PREFIX, join, write_text_atomic
+from pipeline.core.staging import remove_staging
+from pipeline.jobs.passes import COUNT, INFO, SEEN
+from pipeline.jobs.write_shards import ENTRY
 
 _SHARD_RE = re.compile(r"^part-\d{5}-of-\d{5}\.arrow$")
 

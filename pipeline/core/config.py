@@ -25,7 +25,7 @@ LLAMA_WIKIPEDIA_LANGUAGES = (
     "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
     "it", "nl", "pl", "pt", "ro", "ru", "sl", "sr", "sv", "uk",
 )
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,14 +11,15 @@ import dataclasses
 import json
 import logging
 import os
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline.document import Document, DropReason, Dropped, dump_meta
-from pipeline.inputs import printable
+from pipeline.core.document import Document, Dropped, DropReason, dump_meta
+from pipeline.core.io import printable
 
 DROPPED = "dropped"
 Step = Callable[[Document], "Document | Dropped"]
@@ -198,7 +199,7 @@ class ApplyStep(beam.PTransform):
 class Bind:
     """A picklable factory for a pure step: Bind(fn, cfg)() is `lambda doc: fn(doc, cfg)`."""
 
-    def __init__(self, fn: Callable[[Document, Any], "Document | Dropped"], cfg: Any) -> None:
+    def __init__(self, fn: Callable[[Document, Any], Document | Dropped], cfg: Any) -> None:
         self._fn, self._cfg = fn, cfg
 
     def __call__(self) -> Step:

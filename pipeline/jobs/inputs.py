@@ -7,6 +7,8 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.core.io import printable
+
 # Which file names each source reads; the rest of its folder is listed as ignored, never silently.
 SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
     "c4": (".json.gz", ".jsonl.gz", ".json", ".jsonl"),
@@ -34,18 +36,6 @@ class LocalPath(str):
     """
 
     __slots__ = ()
-
-
-def printable(name: str) -> str:
-    """`name` as valid UTF-8: undecodable bytes of a file name (surrogate escapes) as `\\xNN`."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        try:
-            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
-            return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _portable(path: str) -> str:

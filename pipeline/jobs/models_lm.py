@@ -5,7 +5,7 @@ the corpus job's own Wikipedia output (Wenzek et al. 2020, section 3.3; LLaMA, T
 For one language, as cc_net's Makefile does (`%.sp.model`, `%.arpa`, `%.arpa.bin`):
 
 1. every line of every document is normalized as cc_net's text_normalizer.normalize does
-   (dedup.hashing.normalize_line); blank lines are left out;
+   (pipeline.core.text.normalize_line); blank lines are left out;
 2. a unigram SentencePiece model is trained on those lines, or on a deterministic sample of them
    drawn by streaming when they exceed SP_MAX_SENTENCES lines or SP_SAMPLE_CHARS characters
    (_sample_lines; the trainer holds its input in memory): CCNet's 65,536 pieces
@@ -41,17 +41,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
 import sentencepiece
 
-from dedup.hashing import normalize_line
 from filters.perplexity import PerplexityScorer
-from pipeline.config import ModelsConfig
-from pipeline.stats import read_batches
+from pipeline.core.config import ModelsConfig
+from pipeline.core.text import normalize_line
+from pipeline.jobs.stats import read_batches
 
 # SentencePiece trains on a sample of the training lines (paragraphs) drawn by streaming
 # (_sample_lines): at most SP_MAX_SENTENCES lines and about SP_SAMPLE_CHARS characters. CCNet

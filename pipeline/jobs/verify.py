@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.document import ARROW_SCHEMA, DROPPED_SCHEMA
+from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA
 
 
 def read_shard(path: str) -> pa.Table:

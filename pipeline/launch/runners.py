@@ -55,7 +55,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 # FnApiRunner never reaches for the network; the name "DirectRunner" first tries to download Prism.
 DEFAULT_RUNNER = "FnApiRunner"
-RUNNER_ALIASES = {"DaskRunner": "pipeline.runners.DaskRunner"}
+RUNNER_ALIASES = {"DaskRunner": "pipeline.launch.runners.DaskRunner"}
 
 
 def engine_flags(workers: int, beam_args: list[str]) -> list[str]:
@@ -331,7 +331,7 @@ def _dask_runner_class() -> type:
                         self.cluster.close()
 
     class DaskRunner(beam_dask.DaskRunner):
-        """Beam's DaskRunner with the translation fixed (see pipeline/runners.py)."""
+        """Beam's DaskRunner with the translation fixed (see pipeline/launch/runners.py)."""
 
         def run_pipeline(self, pipeline, options):
             import dask.distributed as ddist

@@ -78,7 +78,7 @@ class Document:
     def meta(self) -> dict[str, Any]:
         return json.loads(self.metadata)
 
-    def with_meta(self, **updates: Any) -> "Document":
+    def with_meta(self, **updates: Any) -> Document:
         merged = {**self.meta(), **updates}
         return dataclasses.replace(self, metadata=dump_meta(merged))
 
@@ -119,7 +119,7 @@ DROPPED_SCHEMA = ARROW_SCHEMA.append(pa.field("drop_reason", pa.string(), nullab
 ).append(pa.field("drop_detail", pa.string(), nullable=False))
 
 DOCUMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Document))
-assert DOCUMENT_FIELDS == tuple(ARROW_SCHEMA.names), "Document and ARROW_SCHEMA must list the same columns"
+assert tuple(ARROW_SCHEMA.names) == DOCUMENT_FIELDS, "Document and ARROW_SCHEMA must list the same columns"
 
 
 def documents_to_table(docs: list[Document]) -> pa.Table:

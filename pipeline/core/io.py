@@ -28,3 +28,15 @@ def open_decompressed(path: str) -> BinaryIO:
     if lower.endswith(".gz") or lower.endswith(".tgz"):
         return gzip.GzipFile(fileobj=raw)
     return io.BufferedReader(raw) if not isinstance(raw, io.BufferedIOBase) else raw
+
+
+def printable(name: str) -> str:
+    """`name` as valid UTF-8: undecodable bytes of a file name (surrogate escapes) as `\\xNN`."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")

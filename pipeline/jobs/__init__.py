@@ -1,0 +1,1 @@
+"""The jobs: the corpus job, the CommonCrawl models, the tokenizer, the report, verification."""

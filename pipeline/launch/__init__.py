@@ -1,0 +1,1 @@
+"""Job launchers: the Beam runners and engines a job is launched on."""
