@@ -56,9 +56,11 @@ def _timed(fn, *args):
 
 def _stages(root: Path, cfg, models: CommonCrawlModels):
     files = sorted((root / "commoncrawl").iterdir())
-    docs, t_read = _timed(lambda: [d for f in files for d in parse_commoncrawl_file(str(f), f.name, cfg.commoncrawl) if isinstance(d, Document)])
+    docs, t_read = _timed(lambda: [d for f in files for d in parse_commoncrawl_file(str(f), f.name, cfg.commoncrawl)
+                                   if isinstance(d, Document)])
     cc = cfg.commoncrawl
-    steps = {"lang": LangIdStep(cc, models.lid)(), "perplexity": PerplexityStep(cc, models.lms)(), "wiki_ref": WikiRefStep(cc, models.wikiref)()}
+    steps = {"lang": LangIdStep(cc, models.lid)(), "perplexity": PerplexityStep(cc, models.lms)(),
+             "wiki_ref": WikiRefStep(cc, models.wikiref)()}
 
     def dedup_hashing():
         for d in docs:
@@ -69,7 +71,7 @@ def _stages(root: Path, cfg, models: CommonCrawlModels):
     times = {"read + extract": t_read, "dedup hashing": _timed(dedup_hashing)[1]}
     current = docs
     for name, step in steps.items():
-        current, times[name] = _timed(lambda s=step: [s(d) for d in current])
+        current, times[name] = _timed(lambda s=step, current=current: [s(d) for d in current])
         current = [d.doc if not isinstance(d, Document) else d for d in current]
     return docs, times
 
@@ -88,10 +90,11 @@ def main() -> None:
         cfg = load_config("sample", overrides)
         models = CommonCrawlModels(*commoncrawl_models(cfg))
         warc_gz = sum(f.stat().st_size for f in (root / "commoncrawl").iterdir())
-        warc = sum(len(gzip.open(f).read()) for f in (root / "commoncrawl").iterdir())
+        warc = sum(len(gzip.decompress(f.read_bytes())) for f in (root / "commoncrawl").iterdir())
         docs, times = _stages(root, cfg, models)
         text = sum(len(d.text.encode()) for d in docs)
-        print(f"{len(docs)} documents; WARC {warc / 1e6:.1f} MB ({warc_gz / 1e6:.1f} MB gzip), extracted text {text / 1e6:.2f} MB\n")
+        print(f"{len(docs)} documents; WARC {warc / 1e6:.1f} MB ({warc_gz / 1e6:.1f} MB gzip), extracted text "
+              f"{text / 1e6:.2f} MB\n")
         print("| stage (bare, one core) | seconds | MB/s of WARC | MB/s of text |")
         print("|---|---:|---:|---:|")
         for name, seconds in times.items():
@@ -100,7 +103,8 @@ def main() -> None:
         print(f"| all but dedup, bare | {bare:.2f} | {warc / 1e6 / bare:.1f} | {text / 1e6 / bare:.2f} |")
         out = str(work / "out")
         _, job = _timed(run_pipeline, cfg, ("commoncrawl",), out, ["--runner=FnApiRunner"])
-        print(f"| the Beam job (FnApiRunner, 1 worker, same stages) | {job:.2f} | {warc / 1e6 / job:.1f} | {text / 1e6 / job:.2f} |")
+        print(f"| the Beam job (FnApiRunner, 1 worker, same stages) | {job:.2f} | {warc / 1e6 / job:.1f} | "
+              f"{text / 1e6 / job:.2f} |")
         print(f"\nBeam job / bare stages: {bare / job:.2f} of the bare speed")
     finally:
         shutil.rmtree(work)

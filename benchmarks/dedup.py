@@ -4,9 +4,10 @@
 
 Part 1 runs benchmarks.minhash_signatures (MinHasher.signatures against datasketch.MinHash.bulk on
 the same documents, in the same process). Part 2 runs the MinHash step (keys per file of 5,000
-documents, the decide transform through Beam's FnApiRunner with one worker, then apply) on generated documents with planted duplicates (exact copies and near
-copies at Jaccard about 0.95 and 0.85, plus unrelated pairs at about 0.5 that must survive), and
-reports recall, precision, wall time and peak memory (max RSS of this process).
+documents, the decide transform through Beam's FnApiRunner with one worker, then apply) on generated
+documents with planted duplicates (exact copies and near copies at Jaccard about 0.95 and 0.85, plus
+unrelated pairs at about 0.5 that must survive), and reports recall, precision, wall time and peak
+memory (max RSS of this process).
 """
 from __future__ import annotations
 

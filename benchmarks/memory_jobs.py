@@ -95,7 +95,8 @@ def _write_shards(root: Path, source: str, docs: list[Document], replicas: int, 
     Every tenth document goes to dropped/ (dropped=True) or is left out (dropped=False)."""
     schema = DROPPED_SCHEMA if dropped else ARROW_SCHEMA
     num = 1 if dropped else NUM_SHARDS
-    extra = {"drop_reason": DROPPED[source][1], "drop_stage": DROPPED[source][0], "drop_detail": "benchmark"} if dropped else {}
+    extra = {"drop_reason": DROPPED[source][1], "drop_stage": DROPPED[source][0],
+             "drop_detail": "benchmark"} if dropped else {}
     every = [(r, d) for r in range(replicas) for d in docs]
     chosen = [pair for i, pair in enumerate(every) if (i % 10 == 9) == dropped]
     entries, num_bytes = [], 0
@@ -133,8 +134,8 @@ def make_models_input(out: Path, size: int, clean_docs: list[Document]) -> int:
     (out / "input" / "wikipedia").mkdir(parents=True)
     num_bytes = 0
     for r in range(size * WIKI_REPLICAS):
-        text = _TEXT.sub(lambda m: m.group(1) + vary(m.group(2), r) + m.group(3), xml)
-        text = _TITLE.sub(lambda m: f"<title>{m.group(1)}{f' r{r}' if r else ''}</title>", text)
+        text = _TEXT.sub(lambda m, r=r: m.group(1) + vary(m.group(2), r) + m.group(3), xml)
+        text = _TITLE.sub(lambda m, r=r: f"<title>{m.group(1)}{f' r{r}' if r else ''}</title>", text)
         path = out / "input" / "wikipedia" / f"enwiki-r{r:03d}.xml"
         path.write_text(text, encoding="utf-8")
         num_bytes += path.stat().st_size
@@ -148,7 +149,8 @@ def _base_corpus() -> dict[str, list[Document]]:
     with gzip.open(SHARED / C4, "rt", encoding="utf-8") as f:
         c4 = [json.loads(line) for line in f]
     return {
-        "c4": [Document(id=f"c4/{i}", source="c4", text=r["text"], url=r.get("url"), lang="en") for i, r in enumerate(c4)],
+        "c4": [Document(id=f"c4/{i}", source="c4", text=r["text"], url=r.get("url"), lang="en")
+               for i, r in enumerate(c4)],
         "wikipedia": _enwiki_documents(),
     }
 
@@ -255,7 +257,8 @@ def job_command(job: str, size: int, work: Path, run: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--jobs", nargs="+", default=["models", "tokenize", "stats"], choices=["models", "tokenize", "stats"])
+    parser.add_argument("--jobs", nargs="+", default=["models", "tokenize", "stats"],
+                        choices=["models", "tokenize", "stats"])
     parser.add_argument("--code", type=Path, default=REPO, help="the code tree whose jobs run (default: this checkout)")
     parser.add_argument("--inputs", type=Path, help="reuse the inputs a previous run made and kept (--keep)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and say where")

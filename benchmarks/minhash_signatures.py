@@ -21,7 +21,19 @@ from dedup.minhash_core import MinHasher, word_shingles
 
 # Frequent English words, so shingles look like prose (vocabulary size and word lengths matter
 # for SHA-1 and hashing cost), plus rarer made-up words for a long tail.
-_COMMON = ["the", "of", "and", "to", "a", "in", "is", "it", "you", "that", "he", "was", "for", "on", "are", "with", "as", "I", "his", "they", "be", "at", "one", "have", "this", "from", "or", "had", "by", "hot", "word", "but", "what", "some", "we", "can", "out", "other", "were", "all", "there", "when", "up", "use", "your", "how", "said", "an", "each", "she", "which", "do", "their", "time", "if", "will", "way", "about", "many", "then", "them", "write", "would", "like", "so", "these", "her", "long", "make", "thing", "see", "him", "two", "has", "look", "more", "day", "could", "go", "come", "did", "number", "sound", "no", "most", "people", "my", "over", "know", "water", "than", "call", "first", "who", "may", "down", "side", "been", "now", "find", "any", "new", "work", "part", "take", "get", "place", "made", "live", "where", "after", "back", "little", "only", "round", "man", "year", "came", "show", "every", "good", "me", "give", "our", "under", "name", "very", "through", "just", "form", "sentence", "great", "think", "say", "help", "low", "line", "differ", "turn", "cause", "much", "mean", "before", "move", "right", "boy", "old", "too", "same", "tell", "does", "set", "three", "want", "air", "well", "also", "play", "small", "end", "put", "home", "read", "hand", "port", "large", "spell", "add", "even", "land", "here", "must", "big", "high"]
+_COMMON = ["the", "of", "and", "to", "a", "in", "is", "it", "you", "that", "he", "was", "for", "on", "are", "with",
+           "as", "I", "his", "they", "be", "at", "one", "have", "this", "from", "or", "had", "by", "hot", "word", "but",
+           "what", "some", "we", "can", "out", "other", "were", "all", "there", "when", "up", "use", "your", "how",
+           "said", "an", "each", "she", "which", "do", "their", "time", "if", "will", "way", "about", "many", "then",
+           "them", "write", "would", "like", "so", "these", "her", "long", "make", "thing", "see", "him", "two", "has",
+           "look", "more", "day", "could", "go", "come", "did", "number", "sound", "no", "most", "people", "my", "over",
+           "know", "water", "than", "call", "first", "who", "may", "down", "side", "been", "now", "find", "any", "new",
+           "work", "part", "take", "get", "place", "made", "live", "where", "after", "back", "little", "only", "round",
+           "man", "year", "came", "show", "every", "good", "me", "give", "our", "under", "name", "very", "through",
+           "just", "form", "sentence", "great", "think", "say", "help", "low", "line", "differ", "turn", "cause",
+           "much", "mean", "before", "move", "right", "boy", "old", "too", "same", "tell", "does", "set", "three",
+           "want", "air", "well", "also", "play", "small", "end", "put", "home", "read", "hand", "port", "large",
+           "spell", "add", "even", "land", "here", "must", "big", "high"]
 _SEED = 20240521
 
 
@@ -55,7 +67,7 @@ def _best_of(repeats: int, run) -> float:
 def _check_equal(docs: list[str], scheme: str) -> None:
     ours = MinHasher(128, 1, 5, scheme=scheme).signatures(docs)
     theirs = MinHash.bulk([word_shingles(d, 5) for d in docs], num_perm=128, seed=1, scheme=scheme)
-    assert all(np.array_equal(o, t.hashvalues) for o, t in zip(ours, theirs)), scheme
+    assert all(np.array_equal(o, t.hashvalues) for o, t in zip(ours, theirs, strict=True)), scheme
 
 
 def _time_scheme(docs: list[str], batch: int, repeats: int, scheme: str) -> dict[str, float]:

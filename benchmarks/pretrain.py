@@ -30,7 +30,8 @@ H100_BF16_DENSE = 989e12
 SHAPES = {"tiny": (16, 256), "35m": (8, 512), "125m": (4, 1024), "1b": (8, 2048)}
 
 
-def _run(preset: str, micro_batch: int, seq_len: int, device: torch.device, amp: torch.dtype | None, compile: bool) -> Run:
+def _run(preset: str, micro_batch: int, seq_len: int, device: torch.device, amp: torch.dtype | None,
+         compile: bool) -> Run:
     cfg = TrainConfig(model=preset, seq_len=seq_len, micro_batch=micro_batch, steps=1000, compile=compile)
     raw = build_model(cfg, 32000, device)
     dist = Dist("none", 0, 1, 0, device)

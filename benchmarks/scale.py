@@ -16,6 +16,7 @@ sampled from /proc every 0.1 s. MB/s is input text MB over wall seconds. Runs ar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -38,19 +39,20 @@ def make_input(root: Path, target_mb: float, num_files: int) -> float:
     copies = max(1, round(target_mb / page_mb))
     folder = root / "c4"
     folder.mkdir(parents=True)
-    handles = [open(folder / f"part-{i:02d}.json", "w", encoding="utf-8") for i in range(num_files)]
     text_bytes = 0
-    for copy in range(copies):
-        out = handles[copy % num_files]
-        for n, page in enumerate(pages):
-            words = page["text"].split(" ")
-            at = (copy * 7 + n) % max(1, len(words))
-            words.insert(at, f"v{copy}")
-            text = " ".join(words)
-            text_bytes += len(text.encode("utf-8"))
-            out.write(json.dumps({"text": text, "timestamp": page["timestamp"], "url": f"{page['url']}#copy{copy}"}) + "\n")
-    for h in handles:
-        h.close()
+    with contextlib.ExitStack() as stack:
+        handles = [stack.enter_context(open(folder / f"part-{i:02d}.json", "w", encoding="utf-8"))
+                   for i in range(num_files)]
+        for copy in range(copies):
+            out = handles[copy % num_files]
+            for n, page in enumerate(pages):
+                words = page["text"].split(" ")
+                at = (copy * 7 + n) % max(1, len(words))
+                words.insert(at, f"v{copy}")
+                text = " ".join(words)
+                text_bytes += len(text.encode("utf-8"))
+                out.write(json.dumps({"text": text, "timestamp": page["timestamp"],
+                                      "url": f"{page['url']}#copy{copy}"}) + "\n")
     return text_bytes / 1e6
 
 
@@ -124,7 +126,8 @@ def main() -> None:
                 wall, rss = run_job(root, tmp / "out", extra)
                 shutil.rmtree(tmp / "out")
                 base = wall if workers == 1 else base
-                print(f"| {workers} | {mb:.0f} | {wall:.1f} | {mb / wall:.2f} | {rss:.0f} | {base / wall:.2f}x |", flush=True)
+                print(f"| {workers} | {mb:.0f} | {wall:.1f} | {mb / wall:.2f} | {rss:.0f} | {base / wall:.2f}x |",
+                      flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

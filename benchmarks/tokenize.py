@@ -52,7 +52,8 @@ def main_bench() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
     try:
-        assert main(["corpus", "--input", str(SHARED), "--output", str(work / "small"), "--set", "sources=c4,wikipedia"]) == 0
+        assert main(["corpus", "--input", str(SHARED), "--output", str(work / "small"), "--set",
+                     "sources=c4,wikipedia"]) == 0
         texts = _replicate(work / "small", work / "corpus", args.copies)
         cfg = load_config("sample", [f"tokenizer.dir={work / 'tok'}", f"tokenizer.vocab_size={args.vocab}"])
         card = train_tokenizer(str(work / "corpus"), cfg)
@@ -71,8 +72,10 @@ def main_bench() -> None:
         print(f"{len(texts):,} documents, {megabytes:.1f} MB of text; vocabulary {card['vocabulary']['size']:,}\n")
         print("| what | seconds | MB/s per core |\n|---|---:|---:|")
         print(f"| SentencePieceProcessor.encode, batches of 256, 1 thread | {bare:.2f} | {megabytes / bare:.2f} |")
-        print(f"| the encode job (FnApiRunner, 1 worker, incl. start-up and writing) | {job:.2f} | {megabytes / job:.2f} |")
-        print(f"\nJob / bare: {bare / job:.2f}\n\n| source | documents | tokens | tokens per byte |\n|---|---:|---:|---:|")
+        print(f"| the encode job (FnApiRunner, 1 worker, incl. start-up and writing) | {job:.2f} | "
+              f"{megabytes / job:.2f} |")
+        print(f"\nJob / bare: {bare / job:.2f}\n\n| source | documents | tokens | tokens per byte "
+              "|\n|---|---:|---:|---:|")
         for source, s in sorted(stats.items()):
             print(f"| {source} | {s['documents']:,} | {s['tokens']:,} | {s['tokens_per_byte']:.3f} |")
     finally:

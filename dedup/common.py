@@ -47,7 +47,7 @@ def decisions_by_row(records: Iterable[tuple[Any, Any]]) -> dict[int, list]:
     by_row: dict[int, list] = {}
     for row, value in records:
         if isinstance(row, list):
-            for r, v in zip(row, value):
+            for r, v in zip(row, value, strict=False):
                 by_row.setdefault(r, []).append(v)
         else:
             by_row.setdefault(row, []).append(value)

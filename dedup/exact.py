@@ -25,7 +25,7 @@ class ExactStep(KeyedStep):
         self._mode = cfg.normalization
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
-        for doc, position in zip(docs, positions):
+        for doc, position in zip(docs, positions, strict=False):
             digest = content_hash(normalize_for_exact(doc.text, self._mode))
             yield bucket_of(digest), (digest, doc.id, position)
 

@@ -20,7 +20,7 @@ class UniqueIdsStep(KeyedStep):
     name = "ids"
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
-        for doc, position in zip(docs, positions):
+        for doc, position in zip(docs, positions, strict=False):
             digest = xxhash.xxh3_128_digest(doc.id.encode("utf-8", "surrogatepass"))
             yield bucket_of(digest), (digest, doc.created or "", position)
 

@@ -233,9 +233,11 @@ class _Verify(beam.DoFn):
 
     def process(self, grouped):
         (first_file, second_file), refs = grouped
-        parts = [_pair_arrays(read_batch(self._out, spill_relpath(self._source, self._step, "pairs", f"{bucket:06d}"), k))
+        parts = [_pair_arrays(read_batch(self._out, spill_relpath(self._source, self._step, "pairs", f"{bucket:06d}"),
+                                         k))
                  for bucket, k in sorted(refs)]
-        pairs = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], 1), axis=0)
+        pairs = np.unique(np.stack([np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])], 1),
+                          axis=0)
         a = _signatures(self._out, self._source, self._step, first_file, pairs[:, 0], self._p)
         b = _signatures(self._out, self._source, self._step, second_file, pairs[:, 1], self._p)
         passed = np.flatnonzero(_scores_pass(a, b, self._p))
@@ -347,7 +349,7 @@ class _MemberDecisions:
     sizes: list[int]
 
     def __iter__(self) -> Iterator[tuple[str, str, int, bool]]:
-        for c, keeper in zip(self.components.tolist(), self.is_keeper.tolist()):
+        for c, keeper in zip(self.components.tolist(), self.is_keeper.tolist(), strict=False):
             yield self.cluster_ids[c], self.keeper_ids[c], self.sizes[c], keeper
 
 

@@ -164,7 +164,7 @@ def _sha1_compress(state: list[np.ndarray], w: np.ndarray) -> None:
         t1 += _SHA1_K[t // 20]
         _rotl(b, 30, e, tmp)  # e is consumed: its buffer takes the new c
         a, b, c, d, e, t1 = t1, a, e, c, d, b
-    for s, v in zip(state, (a, b, c, d, e)):
+    for s, v in zip(state, (a, b, c, d, e), strict=True):
         s += v
 
 

@@ -90,7 +90,7 @@ class RemoveRepeated(KeyedStep):
         self.name, self._units, self._policy, self._min_chars = name, units, policy, min_chars
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
-        for doc, position in zip(docs, positions):
+        for doc, position in zip(docs, positions, strict=False):
             for key, start, end in self._units(doc):
                 key = _encodable(key)
                 yield bucket_of(_bucket_key(key)), (key, doc.id, position, start, end)

@@ -33,7 +33,8 @@ def load_model(what: str, path: str, load: Callable[[], Any]) -> Any:
             raise
         raise ValueError(f"cannot load {what} from {path} ({exc}): run `make models` again") from None
     except Exception as exc:  # noqa: BLE001 - fastText, KenLM and SentencePiece each raise their own
-        raise ValueError(f"cannot load {what} from {path} ({type(exc).__name__}: {exc}): run `make models` again") from None
+        raise ValueError(f"cannot load {what} from {path} ({type(exc).__name__}: {exc}): "
+                         "run `make models` again") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +79,8 @@ class PerplexityStep:
     def __call__(self) -> Step:
         from filters.perplexity import PerplexityScorer
 
-        scorers = {lang: load_model(f"the {lang} perplexity model", m.lm, lambda m=m: PerplexityScorer(m.sp_model, m.lm))
+        scorers = {lang: load_model(f"the {lang} perplexity model", m.lm,
+                                    lambda m=m: PerplexityScorer(m.sp_model, m.lm))
                    for lang, m in self._models.items()}
 
         def step(doc: Document) -> Document | Dropped:
@@ -153,7 +155,8 @@ class WikiRefStep:
     def __call__(self) -> Step:
         from filters.wikiref import WikiRefClassifier
 
-        classifier = load_model("the reference classifier", self._model_path, lambda: WikiRefClassifier(self._model_path))
+        classifier = load_model("the reference classifier", self._model_path,
+                                lambda: WikiRefClassifier(self._model_path))
         threshold = self._cfg.wiki_ref_threshold
 
         def step(doc: Document) -> Document | Dropped:

@@ -67,4 +67,4 @@ def ref_probability(labels: tuple[str, ...], scores) -> float:
     """P(`__label__ref`) from one `predict(line, k=2)` answer, rounded to 4 decimals: the score the
     corpus filter cuts and the model card's held-out figures are measured on."""
     # predict() adds 1e-5 inside its log, so a sure prediction can read 1.00001.
-    return round(min(float(dict(zip(labels, scores)).get(REF_LABEL, 0.0)), 1.0), 4)
+    return round(min(float(dict(zip(labels, scores, strict=False)).get(REF_LABEL, 0.0)), 1.0), 4)

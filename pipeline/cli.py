@@ -31,13 +31,15 @@ def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argpar
     p.add_argument("--input", help="input root with one folder per source (default: the config's)")
     p.add_argument("--output", help="corpus output folder (default: the config's)")
     p.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value",
+                   help="override a config key")
     _add_workers(p)
     return p
 
 
 def _add_workers(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="run on N local worker processes (make WORKERS=N)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="run on N local worker processes (make WORKERS=N)")
     p.epilog = ("Any other flag (--runner, --job_endpoint, ...) goes to Beam's PipelineOptions untouched; "
                 "--runner=DaskRunner is pipeline.launch.runners.DaskRunner.")
 
@@ -57,7 +59,8 @@ def _load_config(preset: str, overrides: list[str]):
     try:
         return absolute_paths(load_config(preset, overrides))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); fix the file or give another --config") from None
+        raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); "
+                         "fix the file or give another --config") from None
 
 
 def run_corpus(args: argparse.Namespace, beam_args: list[str]) -> dict:
@@ -85,9 +88,11 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
     prepare_output(cfg.models.dir)
     start = time.time()
     manifest = build_models(cfg, lambda c, sources, out: run_pipeline(c, sources, out, beam_args))
-    langs = ", ".join(f"{lang} (held-out Wikipedia percentiles {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})" for lang, m in manifest["lm"].items())
+    langs = ", ".join(f"{lang} (held-out Wikipedia percentiles {m['cutoffs'][0]:.0f} / {m['cutoffs'][1]:.0f})"
+                      for lang, m in manifest["lm"].items())
     ref = manifest["wikiref"]
-    print(f"models: perplexity {langs}; reference classifier positives: {ref['positives']} ({ref['positives_cited']} cited pages "
+    print(f"models: perplexity {langs}; reference classifier positives: {ref['positives']} "
+          f"({ref['positives_cited']} cited pages "
           f"+ {ref['positives_wikipedia']} Wikipedia articles), held-out AUC {ref['heldout_auc']:.3f}; "
           f"{cfg.models.dir}/ in {time.time() - start:.1f}s")
 
@@ -103,13 +108,15 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     try:
         corpus_shards(corpus)  # a clear error before anything runs when the corpus is missing
     except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{corpus}/manifest.json is damaged ({type(exc).__name__}: {exc}): run `make corpus` again") from None
+        raise ValueError(f"{corpus}/manifest.json is damaged ({type(exc).__name__}: {exc}): "
+                         "run `make corpus` again") from None
     model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
     start = time.time()
     if args.retrain or not os.path.isfile(model):
         prepare_output(cfg.tokenizer.dir)
         card = train_tokenizer(corpus, cfg)
-        print(f"tokenizer: {card['vocabulary']['size']} pieces from {sum(s['chars'] for s in card['sample'].values()):,} "
+        print(f"tokenizer: {card['vocabulary']['size']} pieces from "
+              f"{sum(s['chars'] for s in card['sample'].values()):,} "
               f"characters -> {model}")
     out = absolute_path(args.output) or cfg.tokens.dir
     prepare_output(out)
@@ -168,13 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in TRAINER_COMMANDS:
         sub.add_parser(name, help=f"the trainer: `corral {name} --help`")
     _job_parser(sub, "corpus", "build the corpus shards from an input root (Beam job)")
-    models = _job_parser(sub, "models", "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
+    models = _job_parser(sub, "models",
+                         "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
     models.add_argument("--if-missing", action="store_true", help="do nothing when current models exist")
-    tok = sub.add_parser("tokenize", help="train the SentencePiece BPE tokenizer if missing, encode the corpus to token shards")
+    tok = sub.add_parser("tokenize",
+                         help="train the SentencePiece BPE tokenizer if missing, encode the corpus to token shards")
     tok.add_argument("--corpus", help="corpus output folder (default: the config's output)")
     tok.add_argument("--output", help="token shards folder (default: tokens.dir)")
     tok.add_argument("--config", default="sample", help="preset name in configs/ or a YAML file")
-    tok.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value", help="override a config key")
+    tok.add_argument("--set", dest="overrides", action="append", default=[], metavar="a.b=value",
+                     help="override a config key")
     tok.add_argument("--retrain", action="store_true", help="train the tokenizer again even if one exists")
     _add_workers(tok)
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")

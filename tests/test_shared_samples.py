@@ -50,7 +50,8 @@ def test_c4_keeps_most_and_counts_every_drop(shared_run):
     assert stats["seen"] == 1005  # the 1000-document head plus the 5-document original head
     assert stats["kept"] > 900
     assert stats["seen"] == stats["kept"] + sum(stats["dropped"].values())
-    assert all(reason.startswith("c4_") or reason == "empty" or reason == "duplicate_exact" for reason in stats["dropped"])
+    assert all(reason.startswith("c4_") or reason == "empty" or reason == "duplicate_exact"
+               for reason in stats["dropped"])
     # The 5-document head is byte-identical to the first 5 of the 1000: exact dedup keeps one of each.
     assert stats["dropped"]["duplicate_exact"] == 5 and stats["dedup"]["exact"]["clusters"] == 5
 

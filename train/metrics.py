@@ -24,7 +24,7 @@ class MetricsLog:
         with open(tmp, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in kept)
         os.replace(tmp, path)
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run; close() closes it
 
     def write(self, record: dict) -> None:
         self._file.write(json.dumps(record) + "\n")
@@ -84,9 +84,9 @@ def loss_curve_png(records: list[dict], path: str) -> None:
             f.write(_plot_png(train, evals))
         return
     fig, ax = plt.subplots(figsize=(8, 5))
-    ax.plot(*zip(*train), label="train", color="#1f77b4")
+    ax.plot(*zip(*train, strict=True), label="train", color="#1f77b4")
     if evals:
-        ax.plot(*zip(*evals), "s-", label="eval (held-out)", color="#d62728")
+        ax.plot(*zip(*evals, strict=True), "s-", label="eval (held-out)", color="#d62728")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
@@ -138,7 +138,8 @@ class _Canvas:
             return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
         header = struct.pack(">IIBBBBB", _W, _H, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND",
+                                                                                                              b"")
 
 
 def _plot_png(train: list[tuple[int, float]], evals: list[tuple[int, float]]) -> bytes:
@@ -170,7 +171,7 @@ def _plot_png(train: list[tuple[int, float]], evals: list[tuple[int, float]]) ->
     canvas.text(_LEFT + 120, 8, "eval", _RED)
     for series, color in ((train, _BLUE), (evals, _RED)):
         pixels = [xy(*p) for p in series]
-        for (x0, y0), (x1, y1) in zip(pixels, pixels[1:]):
+        for (x0, y0), (x1, y1) in zip(pixels, pixels[1:], strict=False):
             canvas.line(x0, y0, x1, y1, color)
         if series is evals:
             for x, y in pixels:

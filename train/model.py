@@ -252,7 +252,8 @@ class Transformer(nn.Module):
             elif isinstance(module, RMSNorm):
                 nn.init.ones_(module.weight)
 
-    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor,
+                                                                                          torch.Tensor | None]:
         """Logits (B, T, vocab) in float32, and the mean cross-entropy over targets != -100 if given."""
         B, T = tokens.shape
         if self.cfg.max_seq_len < T:

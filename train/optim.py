@@ -53,7 +53,8 @@ def lr_at(step: int, *, peak_lr: float, warmup_steps: int, total_steps: int, min
                                      keeps training at the floor, as LLaMA's schedule ends).
     """
     if warmup_steps < 0 or total_steps < warmup_steps:
-        raise ValueError(f"need 0 <= warmup_steps <= total_steps, got warmup_steps={warmup_steps}, total_steps={total_steps}")
+        raise ValueError(f"need 0 <= warmup_steps <= total_steps, got warmup_steps={warmup_steps}, "
+                         f"total_steps={total_steps}")
     min_lr = min_ratio * peak_lr
     if step < warmup_steps:
         return peak_lr * (step + 1) / warmup_steps

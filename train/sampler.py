@@ -73,7 +73,8 @@ class _Source:
 
     def _heldout_mask(self, first: int, count: int) -> np.ndarray:
         index = np.arange(first, first + count, dtype=np.uint64)
-        return mix64_array(index ^ np.uint64(self._source_key ^ _HELDOUT_SALT)) < np.uint64(min(self._threshold, _MASK64))
+        return mix64_array(index ^ np.uint64(self._source_key ^ _HELDOUT_SALT)) < np.uint64(min(self._threshold,
+                                                                                                _MASK64))
 
     def is_heldout(self, index: int) -> bool:
         return self._threshold > 0 and mix64(index ^ self._source_key ^ _HELDOUT_SALT) < self._threshold
@@ -81,9 +82,10 @@ class _Source:
     def _count(self) -> tuple[int, int]:
         """Training tokens (each document + its EOS) and held-out documents, one vectorised pass."""
         tokens = heldout = 0
-        for shard, first in zip(self.shards, self.doc_starts):
+        for shard, first in zip(self.shards, self.doc_starts, strict=False):
             lengths = np.diff(shard.offsets) + 1
-            mask = self._heldout_mask(int(first), shard.num_documents) if self._threshold else np.zeros(len(lengths), bool)
+            mask = self._heldout_mask(int(first), shard.num_documents) if self._threshold else np.zeros(len(lengths),
+                                                                                                        bool)
             tokens += int(lengths[~mask].sum())
             heldout += int(mask.sum())
         return tokens, heldout
@@ -127,12 +129,13 @@ class _Source:
         return {"epoch": self.epoch, "pos": self.pos, "offset": self.offset, "consumed": self.consumed}
 
     def seek(self, cursor: dict[str, int]) -> None:
-        self.epoch, self.pos, self.offset, self.consumed = (int(cursor[k]) for k in ("epoch", "pos", "offset", "consumed"))
+        self.epoch, self.pos, self.offset, self.consumed = (int(cursor[k])
+                                                            for k in ("epoch", "pos", "offset", "consumed"))
 
     def heldout_stream(self, max_tokens: int) -> np.ndarray:
         """Held-out documents in index order, each followed by EOS, up to about max_tokens."""
         parts, total = [], 0
-        for shard, first in zip(self.shards, self.doc_starts):
+        for shard, first in zip(self.shards, self.doc_starts, strict=False):
             for local in np.flatnonzero(self._heldout_mask(int(first), shard.num_documents)):
                 doc = shard.tokens[shard.offsets[local]:shard.offsets[local + 1]]
                 parts += [doc.astype(np.int64), np.array([self.eos_id], np.int64)]

@@ -101,7 +101,8 @@ def setup(cfg: TrainConfig, dist: Dist, fresh: bool = False) -> Run:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     vocab = vocab_size(cfg.tokenizer_path)
-    sampler = MixtureSampler(TokenShards(cfg.tokens_dir), cfg.mixture.weights(), cfg.seq_len, cfg.seed, cfg.heldout_fraction)
+    sampler = MixtureSampler(TokenShards(cfg.tokens_dir), cfg.mixture.weights(), cfg.seq_len, cfg.seed,
+                             cfg.heldout_fraction)
     accum = cfg.grad_accum(dist.world)
     raw = build_model(cfg, vocab, dist.device)
     amp = _amp_dtype(cfg, dist.device)
@@ -120,7 +121,8 @@ def _eval_rows(cfg: TrainConfig, sampler: MixtureSampler, dist: Dist) -> np.ndar
     rows = sampler.heldout_windows(cfg.eval_batches * cfg.micro_batch)
     if len(rows) == 0:
         if cfg.eval_batches and dist.is_main:
-            print("note: no held-out windows (too few held-out tokens): eval is off; raise heldout_fraction", file=sys.stderr)
+            print("note: no held-out windows (too few held-out tokens): eval is off; raise heldout_fraction",
+                  file=sys.stderr)
         return rows
     per_rank = max(1, len(rows) // dist.world)
     rows = np.resize(rows, (per_rank * dist.world, rows.shape[1]))  # cycles when fewer rows than ranks
@@ -206,7 +208,8 @@ def _one_step(run: Run, flops_per_token: float) -> dict:
 
 
 def _checkpoint(run: Run) -> None:
-    meta = {"config": config_to_dict(run.cfg), "global_tokens": run.cfg.global_windows(run.dist.world) * run.cfg.seq_len,
+    meta = {"config": config_to_dict(run.cfg),
+            "global_tokens": run.cfg.global_windows(run.dist.world) * run.cfg.seq_len,
             "model_config": dataclasses.asdict(run.raw.cfg), "sampler": run.sampler.state_dict()}
     save_checkpoint(run.cfg.out_dir, run.step, run.raw, run.optimizer, meta, run.dist, run.cfg.keep_checkpoints,
                     tokenizer_path=run.cfg.tokenizer_path)
@@ -288,9 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="corral", description="the compact LLaMA trainer")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pretrain", help="train a LLaMA preset on the token shards by the mixture")
-    p.add_argument("--config", default="pretrain_sample", help="preset in configs/ (pretrain_sample, pretrain_1b, ...) or a YAML file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="key=value", help="override a config key")
-    p.add_argument("--fresh", action="store_true", help="start at step 0 even if out_dir holds checkpoints (they are removed)")
+    p.add_argument("--config", default="pretrain_sample",
+                   help="preset in configs/ (pretrain_sample, pretrain_1b, ...) or a YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="key=value",
+                   help="override a config key")
+    p.add_argument("--fresh", action="store_true",
+                   help="start at step 0 even if out_dir holds checkpoints (they are removed)")
     g = sub.add_parser("generate", help="sample text from a checkpoint")
     g.add_argument("--checkpoint", required=True, help="a run's out_dir (newest checkpoint) or a checkpoint folder")
     g.add_argument("--prompt", default="", help="text to continue")

@@ -448,7 +448,9 @@ def load_config(preset: str = "sample", overrides: list[str] | tuple[str, ...] =
 # Config keys that name a local file or folder. A cluster's workers do not share the launcher's
 # working folder, so the launcher makes these absolute (absolute_paths); a path with a scheme
 # (gs://, s3://, hdfs://) is a URI that Beam's FileSystems opens anywhere, and stays as given.
-PATH_KEYS = ("input", "output", "models.dir", "models.wikipedia_corpus", "tokenizer.dir", "tokens.dir", "c4.badwords_file")
+PATH_KEYS = (
+    "input", "output", "models.dir", "models.wikipedia_corpus", "tokenizer.dir", "tokens.dir", "c4.badwords_file"
+)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 

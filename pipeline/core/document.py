@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 
-class DropReason(str, enum.Enum):
+class DropReason(str, enum.Enum):  # noqa: UP042 - StrEnum would change str()/format() of a member to its value
     """Why a document left the corpus. The value is what stats.json and dropped/ shards show."""
 
     # Input that could not be read or parsed: counted, routed, and the rest of the file goes on.

@@ -90,7 +90,8 @@ class AtomicArrowWriter:
         # os.rename on local disk replaces an earlier run's file atomically; object stores copy.
         FileSystems.rename([self._tmp], [self._final])
         sink = self._sink
-        return {"path": self._relpath, "rows": self.num_rows, "bytes": sink.num_bytes, "sha256": sink.sha256.hexdigest()}
+        return {"path": self._relpath, "rows": self.num_rows, "bytes": sink.num_bytes,
+                "sha256": sink.sha256.hexdigest()}
 
 
 def write_batches_atomic(

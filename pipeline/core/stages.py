@@ -36,7 +36,8 @@ class _Counters:
     def drop(self, reason: DropReason) -> None:
         counter = self._dropped.get(reason.value)
         if counter is None:
-            counter = self._dropped[reason.value] = Metrics.counter(self._source, f"{self._stage}/dropped/{reason.value}")
+            counter = self._dropped[reason.value] = Metrics.counter(
+                self._source, f"{self._stage}/dropped/{reason.value}")
         counter.inc()
 
 
@@ -137,12 +138,14 @@ def _utf8_safe(item: Any) -> Any:
             return doc
         bad = next(i for i, c in enumerate(doc.text) if not _is_utf8(c))
         escaped = dataclasses.replace(doc, text=printable(doc.text))
-        return Dropped(escaped, DropReason.PARSE_ERROR, "read", f"text is not valid Unicode (lone surrogate at character {bad})")
+        return Dropped(escaped, DropReason.PARSE_ERROR, "read",
+                       f"text is not valid Unicode (lone surrogate at character {bad})")
     return item
 
 
 def _utf8_safe_doc(doc: Document, escape_text: bool) -> Document:
-    fields = {name: printable(value) for name in _TEXT_FIELDS if (value := getattr(doc, name)) is not None and not _is_utf8(value)}
+    fields = {name: printable(value) for name in _TEXT_FIELDS
+              if (value := getattr(doc, name)) is not None and not _is_utf8(value)}
     if not _is_utf8(doc.metadata):
         fields["metadata"] = dump_meta(_utf8_safe_json(json.loads(doc.metadata)))
     if escape_text and not _is_utf8(doc.text):

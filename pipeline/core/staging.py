@@ -125,7 +125,7 @@ def read_documents(out_dir: str, relpath: str) -> Iterator[list[Document]]:
     """A staged `read` file back as lists of Documents, one record batch at a time."""
     for batch in read_batches(out_dir, relpath):
         columns = [batch.column(name).to_pylist() for name in DOCUMENT_FIELDS]
-        yield [Document(*row) for row in zip(*columns)]
+        yield [Document(*row) for row in zip(*columns, strict=True)]
 
 
 def release_memory() -> None:

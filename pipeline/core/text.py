@@ -129,11 +129,9 @@ def _ends_sentence(m: re.Match[str]) -> bool:
         # punkt's orthographic heuristic: no sentence starts so; an initial or a number
         # ("page 5. the") is then no end (another word still is: "group. try it").
         return not (_INITIAL_RE.fullmatch(word) or _NUMBER_RE.fullmatch(word))
-    if _INITIAL_RE.fullmatch(word) and following[0].isupper():
-        # An initial before a capitalised word is a name ("J. R. Tolkien"), by punkt's special
-        # heuristic for initials; before a digit or a bracket ("A. (2018)") it ends a sentence.
-        return False
-    return True
+    # An initial before a capitalised word is a name ("J. R. Tolkien"), by punkt's special
+    # heuristic for initials; before a digit or a bracket ("A. (2018)") it ends a sentence.
+    return not (_INITIAL_RE.fullmatch(word) and following[0].isupper())
 
 
 def _line_pieces(line: str) -> list[tuple[int, int]]:
@@ -145,7 +143,7 @@ def _line_pieces(line: str) -> list[tuple[int, int]]:
             starts.append(m.start("next") if m.group("next") else m.end())
     ends.append(len(line))
     pieces: list[tuple[int, int]] = []
-    for lo, hi in zip(starts, ends):
+    for lo, hi in zip(starts, ends, strict=True):
         closers = _CLOSERS_ONLY_RE.match(line, lo, hi) if pieces else None
         if closers:  # closing quotes and brackets after a break belong to the sentence before it
             pieces[-1] = (pieces[-1][0], lo + len(closers.group().rstrip()))

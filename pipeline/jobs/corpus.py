@@ -57,7 +57,8 @@ def _keys(pcoll, label: str):
 
 
 def _decisions_by_file(decided, label: str):
-    return _tagged(decided, DECISION, f"{label}Decisions") | f"{label}ByFile" >> beam.Map(lambda r: (r[1], (r[2], r[3])))
+    return (_tagged(decided, DECISION, f"{label}Decisions")
+            | f"{label}ByFile" >> beam.Map(lambda r: (r[1], (r[2], r[3]))))
 
 
 def _cutoff_record(source: str, lang: str, cutoffs: Cutoffs, percentiles: tuple[float, ...]) -> tuple:
@@ -66,7 +67,7 @@ def _cutoff_record(source: str, lang: str, cutoffs: Cutoffs, percentiles: tuple[
     finite = lambda v: v if np.isfinite(v) else None  # noqa: E731 - JSON has no infinity
     return INFO, (source, "perplexity_cutoffs", lang), {
         "cutoffs": [finite(v) for v in cutoffs.values], "from": cutoffs.origin, "pages": cutoffs.pages,
-        "percentiles": {f"{p:g}": finite(v) for p, v in zip(percentiles, cutoffs.percentiles)}}
+        "percentiles": {f"{p:g}": finite(v) for p, v in zip(percentiles, cutoffs.percentiles, strict=False)}}
 
 
 class _Buckets(beam.PTransform):
@@ -84,13 +85,16 @@ class _Buckets(beam.PTransform):
             _tagged(finished, PPL, "Perplexities")
             | "ByLanguage" >> beam.Map(lambda r: (r[1][1], r[2]))
             | "GroupByLanguage" >> beam.GroupByKey()
-            | "Cutoffs" >> beam.Map(lambda kv: (kv[0], choose_cutoffs(cfg.commoncrawl, percentiles, np.concatenate(list(kv[1])))))
+            | "Cutoffs" >> beam.Map(
+                lambda kv: (kv[0], choose_cutoffs(cfg.commoncrawl, percentiles, np.concatenate(list(kv[1])))))
         )
         scored = _tagged(finished, FILE, "ScoredFiles") | "ScoredBySource" >> beam.Map(lambda r: (source, (r[1], r[2])))
         bucketed = (
             {"files": scored, "cutoffs": cutoffs | "CutoffsBySource" >> beam.Map(lambda kv: (source, kv))}
             | "JoinCutoffs" >> beam.CoGroupByKey()
-            | "CutoffsToFiles" >> beam.FlatMap(lambda kv: ((i, (info, dict(kv[1]["cutoffs"]))) for i, info in sorted(kv[1]["files"], key=lambda f: f[0])))
+            | "CutoffsToFiles" >> beam.FlatMap(
+                lambda kv: ((i, (info, dict(kv[1]["cutoffs"])))
+                            for i, info in sorted(kv[1]["files"], key=lambda f: f[0])))
             | "SpreadScored" >> beam.Reshuffle()
             | "Bucket" >> beam.ParDo(BucketFile(self._plan, cfg.output, cfg.shards.write_dropped))
         )
@@ -124,12 +128,14 @@ class CorpusSource(beam.PTransform):
         keys = _keys(read, "Keys0") if steps else None
         for j, step in enumerate(steps):
             if j > 0:  # keys of the documents as the earlier steps left them
-                replay = {"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}} | f"JoinForKeys{j}" >> beam.CoGroupByKey()
+                replay = ({"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}}
+                          | f"JoinForKeys{j}" >> beam.CoGroupByKey())
                 keys = _keys(replay | f"Replay{j}" >> beam.ParDo(ReplayKeys(steps[:j], step, out)), f"Keys{j}")
             decided = keys | f"Decide{step.name.title()}" >> step.decide(out)
             decisions.append(_decisions_by_file(decided, f"Step{j}"))
             outputs.append(_tagged(decided, STAT, f"Step{j}Stats"))
-        joined = {"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}} | "JoinDecisions" >> beam.CoGroupByKey()
+        joined = ({"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}}
+                  | "JoinDecisions" >> beam.CoGroupByKey())
         finished = joined | "Finish" >> beam.ParDo(FinishFile(plan, steps, out, write_dropped))
         if plan.bucket is not None:
             outputs.append(finished)
@@ -148,16 +154,19 @@ class CorpusSource(beam.PTransform):
             | "SpreadShards" >> beam.Reshuffle()
             | "WriteShard" >> beam.ParDo(WriteShard(out, cfg.shards.batch_rows))
         )
-        counts = [_tagged(pc, tag, f"Out{i}{tag}") for i, pc in enumerate(outputs + [finished]) for tag in (COUNT, STAT, INFO)]
+        counts = [_tagged(pc, tag, f"Out{i}{tag}")
+                  for i, pc in enumerate(outputs + [finished]) for tag in (COUNT, STAT, INFO)]
         return (counts + [id_counts, shard_records]) | "SourceRecords" >> beam.Flatten()
 
 
-def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles], models: CommonCrawlModels | None = None):
+def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles],
+                 models: CommonCrawlModels | None = None):
     """Adds the whole job to `p`; returns the one-element collection holding stats.json's content."""
     assert inputs, "the launcher checks that at least one source is present"
     records = [p | f"{sf.source.capitalize()}" >> CorpusSource(sf, cfg, models) for sf in inputs]
     source_files = {
-        sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored), "dedup_steps": list(getattr(cfg.dedup, sf.source))}
+        sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored),
+                    "dedup_steps": list(getattr(cfg.dedup, sf.source))}
         for sf in inputs
     }
     return records | "AllRecords" >> beam.Flatten() | "Finalize" >> Finalize(cfg.output, source_files, cfg.shards)

@@ -42,7 +42,8 @@ def build_stats(source_files: dict[str, dict[str, Any]], seen, kept, dropped, de
     merged_dedup = merge_stats(list(dedup))
     for source, files in sorted(source_files.items()):
         info = {k: v for k, v in files.items() if k != "dedup_steps"}
-        steps = {step: {"documents_removed": 0, **merged_dedup.get(source, {}).get(step, {})} for step in files.get("dedup_steps", ())}
+        steps = {step: {"documents_removed": 0, **merged_dedup.get(source, {}).get(step, {})}
+                 for step in files.get("dedup_steps", ())}
         sources[source] = {"seen": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "stages": {}, "dedup": steps, **info}
     for source, count in seen:
         sources[source]["seen"] = count

@@ -111,7 +111,8 @@ def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
     found = []
     for source in sources:
         if source not in SOURCE_FORMATS:
-            raise ValueError(f"source {source!r} has no reader yet; readers exist for: {', '.join(sorted(SOURCE_FORMATS))}")
+            raise ValueError(f"source {source!r} has no reader yet; "
+                             f"readers exist for: {', '.join(sorted(SOURCE_FORMATS))}")
         folder = FileSystems.join(input_root, source)
         if _is_remote(folder):
             paths = _list_remote(folder)

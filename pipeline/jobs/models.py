@@ -91,7 +91,8 @@ def _commoncrawl_pages(cfg: CorpusConfig) -> Iterator[Document]:
 
     for sf in discover(cfg.input, ("commoncrawl",)):
         for path, rel in sf.files[: cfg.models.ref_max_files]:
-            yield from (d for d in parse_commoncrawl_file(path, rel, cfg.commoncrawl) if isinstance(d, Document) and d.text.strip())
+            yield from (d for d in parse_commoncrawl_file(path, rel, cfg.commoncrawl)
+                        if isinstance(d, Document) and d.text.strip())
 
 
 def _cited_pages(cfg: CorpusConfig) -> np.ndarray:
@@ -158,7 +159,8 @@ def _cited_among(cfg: CorpusConfig, crawled: np.ndarray) -> np.ndarray:
     return cited
 
 
-def _write_crawl_examples(cfg: CorpusConfig, take: np.ndarray, cited: np.ndarray, positives: Path, negatives: Path) -> None:
+def _write_crawl_examples(cfg: CorpusConfig, take: np.ndarray, cited: np.ndarray, positives: Path,
+                          negatives: Path) -> None:
     """The crawled pages marked in `take` (indexes in crawl order), into `positives` where `cited`
     and into `negatives` otherwise, one JSON string a line."""
     num_left = int(take.sum())
@@ -200,8 +202,9 @@ def build_models(cfg: CorpusConfig, launch: Launch) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=".ref-examples-", dir=root) as work:
         positives, negatives = _reference_examples(cfg, page_cited, Path(work))
         wiki = (text for lang in cfg.commoncrawl.languages for text in wikipedia_texts(corpus_dir, lang))
-        ref_card = train_reference_classifier(_read_texts(positives), wiki, _read_texts(negatives), root / WIKIREF_MODEL,
-                                              cfg.models, keep_threshold=cfg.commoncrawl.wiki_ref_threshold)
+        ref_card = train_reference_classifier(_read_texts(positives), wiki, _read_texts(negatives),
+                                              root / WIKIREF_MODEL, cfg.models,
+                                              keep_threshold=cfg.commoncrawl.wiki_ref_threshold)
     ref_files = [root / WIKIREF_MODEL, card_path_for(root / WIKIREF_MODEL)]
     files = [Path(card[key]) for card in lm_cards.values() for key in ("sp_model", "lm")] + ref_files
     manifest = {
@@ -229,7 +232,8 @@ def commoncrawl_models(cfg: CorpusConfig) -> tuple[str, dict[str, LanguageModelF
         raise ValueError(f"commoncrawl needs the models in {cfg.models.dir} (missing or incomplete): run `make models`")
     missing = [lang for lang in cfg.commoncrawl.languages if lang not in manifest["lm"]]
     if missing:
-        raise ValueError(f"no perplexity model for {', '.join(missing)} in {cfg.models.dir}: add to models.lm_languages and run `make models`")
+        raise ValueError(f"no perplexity model for {', '.join(missing)} in {cfg.models.dir}: "
+                         "add to models.lm_languages and run `make models`")
     lms = {lang: LanguageModelFiles(str(root / m["sp_model"]), str(root / m["lm"]), tuple(m["cutoffs"]))
            for lang, m in manifest["lm"].items()}
     return manifest["lid"]["path"], lms, str(root / manifest["wikiref"]["path"])

@@ -147,7 +147,7 @@ def train_language_model(lang: str, texts: Iterable[str], out_dir: Path, cfg: Mo
     return {
         "lang": lang, "sp_model": str(sp_path), "lm": str(lm_path), "sp_vocab_size": sp_vocab_size,
         "num_docs": num_docs, "num_chars": num_chars, "num_heldout_docs": len(heldout_ppl),
-        "ppl_percentiles": {str(float(p)): x for p, x in zip(cfg.ppl_percentiles, cutoffs)},
+        "ppl_percentiles": {str(float(p)): x for p, x in zip(cfg.ppl_percentiles, cutoffs, strict=True)},
         "cutoffs": cutoffs, "cutoffs_from": "heldout" if heldout_ppl else "train",
         "train_ppl_median": float(np.median(train_ppl)),
         "heldout_ppl_median": float(np.median(heldout_ppl)) if heldout_ppl else None,

@@ -145,7 +145,7 @@ class _Spool:
     held out at once."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "w+b")  # closed by close()
+        self._file = open(path, "w+b")  # noqa: SIM115 - closed by close(): the spool owns the file past __init__
         self._offsets, self._sizes = array.array("q"), array.array("q")
         self._seen: set[int] = set()
         self.num_duplicates = 0
@@ -202,7 +202,8 @@ def train_reference_classifier(
     with tempfile.TemporaryDirectory(prefix=".train-", dir=out_path.parent) as tmp:
         spool = _Spool(Path(tmp) / "examples.txt")
         try:
-            pos, neg, num_cited, num_wiki, source = _select_examples(positives_cited, positives_wiki, negatives, cfg, rng, spool)
+            pos, neg, num_cited, num_wiki, source = _select_examples(positives_cited, positives_wiki, negatives, cfg,
+                                                                     rng, spool)
             train, heldout = _split(pos, neg, rng)
             train_file = Path(tmp) / "train.txt"
             _write_labelled(train_file, train, spool)
@@ -318,14 +319,15 @@ def _write_labelled(path: Path, examples: array.array, spool: _Spool) -> None:
             f.write(f"{_label(example)} {spool.text(example >> 1)}\n")
 
 
-def _heldout_probabilities(model: fasttext.FastText._FastText, heldout: array.array, spool: _Spool) -> tuple[np.ndarray, np.ndarray]:
+def _heldout_probabilities(model: fasttext.FastText._FastText, heldout: array.array,
+                           spool: _Spool) -> tuple[np.ndarray, np.ndarray]:
     """(P(`__label__ref`), is reference) of each held-out page, predicted in batches of EVAL_BATCH
     read back from the spool; the probability is the one the corpus filter cuts (ref_probability)."""
     probs = np.empty(len(heldout))
     for start in range(0, len(heldout), EVAL_BATCH):
         batch = heldout[start:start + EVAL_BATCH]
         labels, scores = model.predict([spool.text(example >> 1) for example in batch], k=2)
-        probs[start:start + len(batch)] = [ref_probability(*answer) for answer in zip(labels, scores)]
+        probs[start:start + len(batch)] = [ref_probability(*answer) for answer in zip(labels, scores, strict=True)]
     return probs, np.array([example & 1 for example in heldout], bool)
 
 

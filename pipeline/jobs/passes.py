@@ -148,7 +148,7 @@ def _decisions(grouped: dict[str, Iterable], num_steps: int) -> list[dict[int, l
 
 def _apply_steps(doc: Document, row: int, steps: list[KeyedStep], decisions: list[dict[int, list]],
                  stats: list[dict[str, int]]) -> Document | Dropped:
-    for step, by_row, step_stats in zip(steps, decisions, stats):
+    for step, by_row, step_stats in zip(steps, decisions, stats, strict=True):
         found = by_row.get(row) or by_row.get(-1)
         if found:
             doc = step.apply(doc, sorted(found, key=repr), step_stats)
@@ -218,7 +218,7 @@ class FinishFile(beam.DoFn):
         final, dropped = route.close()
         release_memory()
         yield from route.records()
-        for step, step_stats in zip(self._steps, stats):
+        for step, step_stats in zip(self._steps, stats, strict=True):
             for name, value in sorted(step_stats.items()):
                 yield STAT, (task.source, step.name, name), value
         for lang, values in sorted(perplexities.items()):

@@ -89,6 +89,17 @@ def reasons(funnel: dict[str, Any]) -> Table:
     return headers, body
 
 
+def cutoffs_line(funnel: dict[str, Any]) -> str:
+    """The perplexity bucket cut-offs the run used, per language, and where they came from."""
+    parts = []
+    for lang, c in sorted(funnel.get("perplexity_cutoffs", {}).items()):
+        values = " / ".join("inf" if v is None else f"{v:g}" for v in c["cutoffs"])
+        origin = ("percentiles " + " / ".join(c["percentiles"]) + f" of {c['pages']} CommonCrawl pages"
+                  if c["from"] == "commoncrawl" else "commoncrawl.ppl_cutoffs")
+        parts.append(f"{lang} {values} ({origin})")
+    return "; ".join(parts)
+
+
 def dedup_line(funnel: dict[str, Any]) -> str:
     parts = [f"{step}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(values.items()))
              for step, values in funnel["dedup"].items()]
@@ -132,6 +143,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += [f"### {source}\n", md_table(stages(funnel))]
         out += [md_table(reasons(funnel))] if funnel["reasons"] else ["No document dropped.\n"]
         out += [f"Dedup: {dedup_line(funnel)}\n"] if funnel["dedup"] else []
+        out += [f"Perplexity cut-offs: {cutoffs_line(funnel)}\n"] if funnel.get("perplexity_cutoffs") else []
     out += ["## Examples\n", "### Kept\n"]
     for source, examples in report["examples"]["kept"].items():
         out += [f"#### {source}\n"] + [_md_example(ex) for ex in examples]
@@ -180,7 +192,8 @@ def html_table(table: Table, total_row: bool = False, text_cols: int = 1) -> str
 def _html_example(ex: dict[str, Any]) -> str:
     head = f"<code>{html.escape(ex['id'])}</code> <span class=muted>({ex['chars']:,} chars)"
     if ex.get("drop_stage"):
-        head += f", stage {html.escape(ex['drop_stage'])}" + (f": {html.escape(ex['drop_detail'])}" if ex.get("drop_detail") else "")
+        head += f", stage {html.escape(ex['drop_stage'])}" + (
+            f": {html.escape(ex['drop_detail'])}" if ex.get("drop_detail") else "")
     return f"<div>{head}</span><pre>{html.escape(ex['text'])}</pre></div>\n"
 
 
@@ -191,7 +204,8 @@ def _html_page(title: str, body: list[str]) -> str:
 
 def _html_figures(plots: list[dict[str, str]]) -> list[str]:
     return [f'<figure><img src="{html.escape(p["file"])}" alt="{html.escape(p["title"])}">'
-            f'<figcaption><b>{html.escape(p["title"])}</b>: {html.escape(p["caption"])}</figcaption></figure>\n' for p in plots]
+            f'<figcaption><b>{html.escape(p["title"])}</b>: {html.escape(p["caption"])}</figcaption></figure>\n'
+            for p in plots]
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -207,6 +221,8 @@ def render_html(report: dict[str, Any]) -> str:
         body += [f"<h3>{h(source)}</h3>\n<div class=pair>", html_table(stages(funnel))]
         body += [html_table(reasons(funnel), text_cols=2)] if funnel["reasons"] else ["<p>No document dropped.</p>\n"]
         body += ["</div>\n"] + ([f"<p class=muted>Dedup: {h(dedup_line(funnel))}</p>\n"] if funnel["dedup"] else [])
+        if funnel.get("perplexity_cutoffs"):
+            body += [f"<p class=muted>Perplexity cut-offs: {h(cutoffs_line(funnel))}</p>\n"]
     body += ["<h2>Examples</h2>\n<h3>Kept</h3>\n"]
     for source, examples in report["examples"]["kept"].items():
         body += [f"<h4>{h(source)}</h4>\n"] + [_html_example(ex) for ex in examples]
@@ -241,19 +257,23 @@ def _console(console: Any) -> Any:
 
 def print_table1(report: dict[str, Any], console: Any = None) -> None:
     console = _console(console)
-    console.print(_rich_table(table1(report), "Table 1 for this corpus (paper: LLaMA, Touvron et al. 2023)", total_row=True))
+    console.print(_rich_table(table1(report), "Table 1 for this corpus (paper: LLaMA, Touvron et al. 2023)",
+                              total_row=True))
     console.print(budget_line(report), style="dim")
 
 
 # --- compare -------------------------------------------------------------------------------------
 def compare_tables(compare: dict[str, Any]) -> dict[str, Table]:
     config = (["key", "A", "B"], [[d["key"], str(d["a"]), str(d["b"])] for d in compare["config_diff"]])
-    sources = (["source", "read A", "read B", "kept A", "kept B", "kept Δ", "kept text A", "kept text B", "kept text Δ"],
+    sources = (["source", "read A", "read B", "kept A", "kept B", "kept Δ", "kept text A", "kept text B",
+                "kept text Δ"],
                [[r["source"], fmt_int(r["seen"]["a"]), fmt_int(r["seen"]["b"]), fmt_int(r["kept"]["a"]),
                  fmt_int(r["kept"]["b"]), fmt_delta(r["kept"]["delta"]), fmt_bytes(r["kept_bytes"]["a"]),
-                 fmt_bytes(r["kept_bytes"]["b"]), fmt_delta(r["kept_bytes"]["delta"], as_bytes=True)] for r in compare["sources"]])
+                 fmt_bytes(r["kept_bytes"]["b"]), fmt_delta(r["kept_bytes"]["delta"], as_bytes=True)]
+                for r in compare["sources"]])
     reasons_ = (["source", "reason", "A", "B", "Δ"],
-                [[r["source"], r["reason"], fmt_int(r["a"]), fmt_int(r["b"]), fmt_delta(r["delta"])] for r in compare["reasons"]])
+                [[r["source"], r["reason"], fmt_int(r["a"]), fmt_int(r["b"]), fmt_delta(r["delta"])]
+                 for r in compare["reasons"]])
     return {"Config differences": config, "Kept per source": sources, "Dropped per source and reason": reasons_}
 
 
@@ -267,7 +287,8 @@ def render_compare_markdown(compare: dict[str, Any]) -> str:
 
 def render_compare_html(compare: dict[str, Any]) -> str:
     h = html.escape
-    body = ["<h1>Corpus runs compared</h1>\n", f"<p>A: <code>{h(compare['a'])}</code><br>B: <code>{h(compare['b'])}</code></p>\n"]
+    body = ["<h1>Corpus runs compared</h1>\n",
+            f"<p>A: <code>{h(compare['a'])}</code><br>B: <code>{h(compare['b'])}</code></p>\n"]
     for title, table in compare_tables(compare).items():
         text_cols = {"Config differences": 3, "Dropped per source and reason": 2}.get(title, 1)
         body += [f"<h2>{h(title)}</h2>\n", html_table(table, text_cols=text_cols) if table[1] else "<p>None.</p>\n"]

@@ -30,11 +30,11 @@ def _bin_bars(ax: Any, edges: list[float], series: dict[str, list[int]], colors:
               log_x: bool = False) -> None:
     """Stacked bars over fixed bins (a histogram from counts)."""
     bottom = [0] * (len(edges) - 1)
-    lefts, widths = edges[:-1], [hi - lo for lo, hi in zip(edges, edges[1:])]
+    lefts, widths = edges[:-1], [hi - lo for lo, hi in zip(edges, edges[1:], strict=False)]
     for name, counts in series.items():
         ax.bar(lefts, counts, width=widths, bottom=bottom, align="edge", label=name,
                color=(colors or {}).get(name), edgecolor="white", linewidth=0.3)
-        bottom = [b + c for b, c in zip(bottom, counts)]
+        bottom = [b + c for b, c in zip(bottom, counts, strict=False)]
     if log_x:
         ax.set_xscale("log")
     ax.set_ylabel("documents")
@@ -58,11 +58,11 @@ def plot_funnel(report: dict[str, Any], out_dir: str) -> str:
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.barh(sources, kept, color=KEPT, label="kept")
     ax.barh(sources, dropped, left=kept, color=DROPPED, label="dropped")
-    for i, (k, d) in enumerate(zip(kept, dropped)):
+    for i, (k, d) in enumerate(zip(kept, dropped, strict=True)):
         ax.text(k + d, i, f" {k}/{k + d}", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("documents read")
-    ax.set_xlim(0, max([k + d for k, d in zip(kept, dropped)] + [1]) * 1.15)
+    ax.set_xlim(0, max([k + d for k, d in zip(kept, dropped, strict=True)] + [1]) * 1.15)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Documents kept and dropped per source")
     return _save(fig, out_dir, "funnel.png")
@@ -162,8 +162,10 @@ _PLOTS = (
     (plot_length, "Document length", "Characters per kept document, stacked by source, log-spaced bins."),
     (plot_languages, "Languages", "The lang column of kept and dropped documents (unknown: no language ID ran)."),
     (plot_perplexity, "Perplexity", "KenLM perplexity of CommonCrawl documents that reached the perplexity step."),
-    (plot_buckets, "Perplexity buckets", "head / middle / tail as assigned; the kept buckets are config commoncrawl.keep_buckets."),
-    (plot_wiki_ref, "Reference-classifier score", "Probability of 'cited by Wikipedia' for documents that reached the classifier."),
+    (plot_buckets, "Perplexity buckets",
+     "head / middle / tail as assigned; the kept buckets are config commoncrawl.keep_buckets."),
+    (plot_wiki_ref, "Reference-classifier score",
+     "Probability of 'cited by Wikipedia' for documents that reached the classifier."),
     (plot_tokens_per_byte, "Tokens per byte", "From `make tokenize` (stats.json tokens)."),
 )
 

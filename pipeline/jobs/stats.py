@@ -106,7 +106,8 @@ class ShardScan:
             counter[item["values"]] += item["counts"]
 
     def _add_drops(self, source: str, batch: pa.RecordBatch, num_bytes: pa.Array) -> None:
-        table = pa.table({"stage": batch.column("drop_stage"), "reason": batch.column("drop_reason"), "bytes": num_bytes})
+        table = pa.table({"stage": batch.column("drop_stage"), "reason": batch.column("drop_reason"),
+                          "bytes": num_bytes})
         grouped = table.group_by(["stage", "reason"]).aggregate([("bytes", "sum"), ("bytes", "count")])
         for row in grouped.to_pylist():
             key = (source, row["stage"], row["reason"])
@@ -114,7 +115,8 @@ class ShardScan:
             self.drop_bytes[key] += row["bytes_sum"] or 0
         for reason in sorted(pc.unique(batch.column("drop_reason")).to_pylist()):
             rows = batch.filter(pc.equal(batch.column("drop_reason"), reason))
-            self._add_examples(self.examples["dropped"].setdefault(f"{source}/{reason}", []), rows, NUM_DROPPED_EXAMPLES)
+            self._add_examples(self.examples["dropped"].setdefault(f"{source}/{reason}", []), rows,
+                               NUM_DROPPED_EXAMPLES)
 
     @staticmethod
     def _add_examples(slot: list[dict[str, Any]], batch: pa.RecordBatch, limit: int) -> None:
@@ -253,7 +255,8 @@ def funnel(run: dict[str, Any], scan: ShardScan, source: str) -> dict[str, Any]:
                 "bytes": scan.drop_bytes[(source, row["stage"], r)] if have_bytes else None}
                for row in stages for r, n in row["reasons"].items()]
     return {"seen": seen, "kept": entry["kept"], "kept_bytes": entry["kept_bytes"], "dropped": seen - entry["kept"],
-            "stages": stages, "reasons": reasons, "dedup": entry.get("dedup", {})}
+            "stages": stages, "reasons": reasons, "dedup": entry.get("dedup", {}),
+            "perplexity_cutoffs": entry.get("perplexity_cutoffs", {})}
 
 
 def checks(run: dict[str, Any], scan: ShardScan) -> list[str]:
@@ -274,7 +277,8 @@ def checks(run: dict[str, Any], scan: ShardScan) -> list[str]:
                                     f"stats.json says {count}")
         tok = _tokens(s)
         if tok and tok.get("documents") != s["kept"]:
-            problems.append(f"{source}: tokens cover {tok.get('documents')} documents, the corpus has {s['kept']}: run `make tokenize` again")
+            problems.append(f"{source}: tokens cover {tok.get('documents')} documents, the corpus has {s['kept']}: "
+                            "run `make tokenize` again")
     return problems
 
 
@@ -282,7 +286,8 @@ def distributions(run: dict[str, Any], scan: ShardScan) -> dict[str, Any]:
     as_list = lambda arrays: {k: v.tolist() for k, v in arrays.items()}  # noqa: E731
     cc = run["config"].get("commoncrawl", {})
     return {
-        "length_chars": {"edges": LENGTH_EDGES, "counts": as_list({k: scan.length[k] for k in [*run["sources"], "dropped"] if k in scan.length})},
+        "length_chars": {"edges": LENGTH_EDGES, "counts": as_list(
+            {k: scan.length[k] for k in [*run["sources"], "dropped"] if k in scan.length})},
         "languages": {k: dict(v.most_common()) for k, v in scan.langs.items()},
         "perplexity": {"edges": PPL_EDGES, "counts": as_list(scan.ppl), "cutoffs": _ppl_cutoffs(run)},
         "ppl_buckets": {k: dict(sorted(v.items())) for k, v in scan.buckets.items()},
@@ -310,7 +315,8 @@ def _ppl_cutoffs(run: dict[str, Any]) -> list[float]:
     return list(lm.get("en", next(iter(lm.values()), {})).get("cutoffs", []))
 
 
-def build_report(corpus_dir: str, tokens_budget: float | str | None = None, train_metrics: str | None = None) -> dict[str, Any]:
+def build_report(corpus_dir: str, tokens_budget: float | str | None = None,
+                 train_metrics: str | None = None) -> dict[str, Any]:
     """The report's numbers (report.json): Table 1, the funnel, distributions, examples, checks."""
     given = parse_budget(tokens_budget) if tokens_budget is not None else None  # a typo fails before the scan
     run = load_run(corpus_dir)
@@ -342,7 +348,8 @@ def run_stats(corpus_dir: str, out_dir: str, tokens_budget: float | str | None =
     report = build_report(corpus_dir, tokens_budget, train_metrics)
     os.makedirs(out_dir, exist_ok=True)
     report["plots"] = plot_report(report, out_dir)
-    write_text_atomic(os.path.join(out_dir, "report.json"), json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(os.path.join(out_dir, "report.json"),
+                      json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     write_text_atomic(os.path.join(out_dir, "report.md"), render_markdown(report))
     write_text_atomic(os.path.join(out_dir, "report.html"), render_html(report))
     print_table1(report, console)
@@ -388,7 +395,8 @@ def run_compare(run_a: str, run_b: str, out_dir: str, console: Any = None) -> di
     compare = compare_runs(run_a, run_b)
     os.makedirs(out_dir, exist_ok=True)
     compare["plots"] = plot_compare(compare, out_dir)
-    write_text_atomic(os.path.join(out_dir, "report_compare.json"), json.dumps(compare, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(os.path.join(out_dir, "report_compare.json"),
+                      json.dumps(compare, indent=2, sort_keys=True) + "\n")
     write_text_atomic(os.path.join(out_dir, "report_compare.md"), render_compare_markdown(compare))
     write_text_atomic(os.path.join(out_dir, "report_compare.html"), render_compare_html(compare))
     print_compare(compare, console)
@@ -396,11 +404,13 @@ def run_compare(run_a: str, run_b: str, out_dir: str, console: Any = None) -> di
 
 
 def add_stats_parser(sub: Any) -> None:
-    p = sub.add_parser("stats", help="Table 1, the funnel, distributions and examples of a corpus run (report.md/.html)")
+    p = sub.add_parser("stats",
+                       help="Table 1, the funnel, distributions and examples of a corpus run (report.md/.html)")
     p.add_argument("corpus", nargs="?", default="out/corpus", help="the corpus output folder (default: out/corpus)")
     p.add_argument("--output", default="out/stats", help="report folder (default: out/stats)")
     p.add_argument("--tokens-budget", help="tokens trained on, for the epochs column: 1.4T (the paper), 500B, 1e9")
-    p.add_argument("--train-run", help="a pretrain run folder: its last tokens_seen is the budget (wins over --tokens-budget)")
+    p.add_argument("--train-run",
+                   help="a pretrain run folder: its last tokens_seen is the budget (wins over --tokens-budget)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="two corpus runs side by side instead")
 
 

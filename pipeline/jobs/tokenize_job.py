@@ -28,7 +28,8 @@ from pipeline.jobs.stats import read_batches
 
 def token_schema(vocab_size: int) -> pa.Schema:
     token_type = pa.uint16() if vocab_size <= 1 << 16 else pa.uint32()
-    return pa.schema([pa.field("id", pa.string(), nullable=False), pa.field("tokens", pa.large_list(token_type), nullable=False)])
+    return pa.schema([pa.field("id", pa.string(), nullable=False),
+                      pa.field("tokens", pa.large_list(token_type), nullable=False)])
 
 
 # Characters per SentencePiece encode call (see _EncodeShardFn._encode): about 0.4M tokens.
@@ -37,7 +38,8 @@ ENCODE_CHARS = 1 << 20
 
 class _EncodeShardFn(beam.DoFn):
     def __init__(self, model_path: str, corpus_dir: str, out_dir: str, batch_docs: int) -> None:
-        self._model_path, self._corpus_dir, self._out_dir, self._batch_docs = model_path, corpus_dir, out_dir, batch_docs
+        self._model_path, self._corpus_dir = model_path, corpus_dir
+        self._out_dir, self._batch_docs = out_dir, batch_docs
 
     def setup(self) -> None:
         self._sp = spm.SentencePieceProcessor(model_file=self._model_path)  # once per worker
@@ -66,7 +68,8 @@ class _EncodeShardFn(beam.DoFn):
     def process(self, item: tuple[str, str]):
         source, relpath = item
         counts = {"tokens": 0, "text_bytes": 0}
-        entry = write_batches_atomic(self._out_dir, relpath, self._schema, self._batches(relpath, counts), compression=None)
+        entry = write_batches_atomic(self._out_dir, relpath, self._schema, self._batches(relpath, counts),
+                                     compression=None)
         yield {**entry, "source": source, **counts}
 
 

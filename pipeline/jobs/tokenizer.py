@@ -74,7 +74,7 @@ def sample_texts(shards: list[str], budget: int) -> Iterator[str]:
             wanted = np.sort(rows[shard_ix == shard_index])
             if len(wanted):
                 where.update(((shard_index, row), span) for row, span in _spool_rows(path, wanted, spool))
-        for key in zip(shard_ix.tolist(), rows.tolist()):
+        for key in zip(shard_ix.tolist(), rows.tolist(), strict=True):
             offset, size = where[key]
             spool.seek(offset)
             yield spool.read(size).decode("utf-8")
@@ -123,7 +123,8 @@ class _HashPrefix:
             self._merge()
 
     def _merge(self) -> None:
-        key, chars, shard, row = (np.concatenate([kept, *(p[i] for p in self._pending)]) for i, kept in enumerate(self._kept))
+        key, chars, shard, row = (np.concatenate([kept, *(p[i] for p in self._pending)])
+                                  for i, kept in enumerate(self._kept))
         order = np.lexsort((row, shard, key))
         chars_before = np.cumsum(chars[order]) - chars[order]
         keep = order[chars_before < self._budget]  # a prefix of the order
@@ -143,7 +144,7 @@ def _spool_rows(path: str, rows: np.ndarray, spool: Any) -> Iterator[tuple[int, 
     start = 0
     for batch in read_batches(path, ["text"]):
         local = rows[(rows >= start) & (rows < start + batch.num_rows)] - start
-        for row, text in zip(local.tolist(), batch.column("text").take(local).to_pylist()):
+        for row, text in zip(local.tolist(), batch.column("text").take(local).to_pylist(), strict=True):
             data, offset = text.encode("utf-8"), spool.tell()
             spool.write(data)
             yield start + row, (offset, len(data))
@@ -186,7 +187,8 @@ def train_tokenizer(corpus_dir: str, cfg: CorpusConfig) -> dict[str, Any]:
         model = io.BytesIO()
         with open(sample, encoding="utf-8") as lines:
             sentences = (line.rstrip("\n") for line in lines)
-            spm.SentencePieceTrainer.train(sentence_iterator=sentences, model_writer=model, **_trainer_options(cfg.tokenizer))
+            spm.SentencePieceTrainer.train(sentence_iterator=sentences, model_writer=model,
+                                           **_trainer_options(cfg.tokenizer))
         partial = os.path.join(tmp, MODEL_NAME)
         with open(partial, "wb") as f:
             f.write(model.getvalue())
@@ -196,7 +198,8 @@ def train_tokenizer(corpus_dir: str, cfg: CorpusConfig) -> dict[str, Any]:
     return card
 
 
-def _write_sample(path: str, shards: dict[str, list[str]], budgets: dict[str, int], max_len: int) -> dict[str, dict[str, int]]:
+def _write_sample(path: str, shards: dict[str, list[str]], budgets: dict[str, int],
+                  max_len: int) -> dict[str, dict[str, int]]:
     sampled: dict[str, dict[str, int]] = {}
     with open(path, "w", encoding="utf-8") as f:
         for source in sorted(shards):
@@ -210,7 +213,8 @@ def _write_sample(path: str, shards: dict[str, list[str]], budgets: dict[str, in
     return sampled
 
 
-def tokenizer_card(model_path: str, corpus_dir: str, cfg: CorpusConfig, sampled: dict[str, dict[str, int]]) -> dict[str, Any]:
+def tokenizer_card(model_path: str, corpus_dir: str, cfg: CorpusConfig,
+                   sampled: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Inputs, sizes, settings and vocabulary statistics, next to the model."""
     sp = spm.SentencePieceProcessor(model_file=model_path)
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]

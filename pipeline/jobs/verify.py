@@ -69,5 +69,6 @@ def verify_corpus(out: str) -> list[str]:
         if manifest["dropped_shards"]:
             for reason, count in s["dropped"].items():
                 if dropped_rows[(source, reason)] != count:
-                    problems.append(f"{source}: dropped/ holds {dropped_rows[(source, reason)]} {reason}, stats.json says {count}")
+                    problems.append(f"{source}: dropped/ holds {dropped_rows[(source, reason)]} {reason}, "
+                                    f"stats.json says {count}")
     return problems

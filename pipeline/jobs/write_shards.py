@@ -158,7 +158,8 @@ class WriteShard(beam.DoFn):
             for batch in table.to_batches(max_chunksize=self._batch_rows):
                 writer.write(batch)
         entry = writer.close()
-        yield ENTRY, {**entry, "source": task.source, "shard": task.index, "dropped": task.dropped, "text_bytes": text_bytes}
+        yield ENTRY, {**entry, "source": task.source, "shard": task.index, "dropped": task.dropped,
+                      "text_bytes": text_bytes}
 
 
 BATCH_BYTES = 64 << 20  # a shard's record batch ends at batch_rows rows or at this much text

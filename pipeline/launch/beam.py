@@ -60,10 +60,12 @@ def worker_user_error(exc: BaseException) -> str | None:
 
 def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) -> dict:
     """The corpus job for `sources` of cfg.input into `out`; returns stats.json's content."""
-    cfg = absolute_paths(dataclasses.replace(cfg, sources=tuple(sources), output=out))  # callers may pass relative paths
+    # callers may pass relative paths
+    cfg = absolute_paths(dataclasses.replace(cfg, sources=tuple(sources), output=out))
     inputs = discover(cfg.input, cfg.sources)
     if not any(sf.files for sf in inputs):
-        raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; see README 'Input layout'")
+        raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; "
+                         "see README 'Input layout'")
     from pipeline.jobs.corpus import CommonCrawlModels, build_corpus  # heavy imports only once the arguments are good
     from pipeline.jobs.models import commoncrawl_models
 

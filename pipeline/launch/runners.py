@@ -70,7 +70,8 @@ def engine_flags(workers: int, beam_args: list[str]) -> list[str]:
                          f"--runner={_flag_value(flags, 'runner')}: give that runner's own parallelism flags instead")
     if _flag_value(flags, "direct_num_workers") is not None:
         raise ValueError("give either --workers (WORKERS=N) or --direct_num_workers, not both")
-    return flags + [f"--runner={DEFAULT_RUNNER}", f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    return flags + [f"--runner={DEFAULT_RUNNER}", f"--direct_num_workers={workers}",
+                    "--direct_running_mode=multi_processing"]
 
 
 def resolve_runner(flags: list[str]) -> list[str]:
@@ -260,7 +261,9 @@ class _Translator(PipelineVisitor):
         elif isinstance(transform, beam_dask_overrides._Flatten):
             bag = self._flatten(inputs)
         elif isinstance(transform, beam_dask_overrides._GroupByKeyOnly):
-            bag = self._spread(inputs[0]).groupby(_key, shuffle="tasks", max_branch=max(32, self._npartitions)).map(_grouped)
+            bag = (self._spread(inputs[0])
+                   .groupby(_key, shuffle="tasks", max_branch=max(32, self._npartitions))
+                   .map(_grouped))
         elif isinstance(transform, beam_dask_overrides._Reshuffle):
             bag = self._spread(inputs[0])
         elif isinstance(transform, beam_dask_overrides._GroupAlsoByWindow) or _into_global_window(transform):
@@ -268,10 +271,12 @@ class _Translator(PipelineVisitor):
         elif isinstance(transform, beam.ParDo) and not isinstance(transform, beam.WindowInto):
             bag = self._pardo(node, inputs[0], outputs)
         else:
-            raise NotImplementedError(f"the DaskRunner cannot run {node.full_label!r} ({type(transform).__name__}): it runs "
-                                      "Create, ParDo, GroupByKey, Flatten and Reshuffle in the global window (read files in a ParDo)")
+            raise NotImplementedError(f"the DaskRunner cannot run {node.full_label!r} ({type(transform).__name__}): "
+                                      "it runs Create, ParDo, GroupByKey, Flatten and Reshuffle in the global window "
+                                      "(read files in a ParDo)")
         for tag, pcoll in outputs.items():
-            self.bags[id(pcoll)] = bag if len(outputs) == 1 else bag.filter(functools.partial(_has_tag, tag)).map(_second)
+            self.bags[id(pcoll)] = (bag if len(outputs) == 1
+                                    else bag.filter(functools.partial(_has_tag, tag)).map(_second))
 
     def _input(self, pcoll):
         self.consumed.add(id(pcoll))
@@ -299,8 +304,10 @@ class _Translator(PipelineVisitor):
         # dask.delayed(bag) or a reduction to an Item would compute them a second time.
         side_parts = [self._input(si.pvalue).to_delayed(optimize_graph=False) for si in sides]
         spec = _ParDoSpec(
-            key=f"{self._job}/{node.full_label}", fn=transform.fn, label=node.full_label, args=tuple(args), kwargs=kwargs,
-            side_views=tuple((type(si), si._view_options(), len(parts)) for si, parts in zip(sides, side_parts)),
+            key=f"{self._job}/{node.full_label}", fn=transform.fn, label=node.full_label, args=tuple(args),
+            kwargs=kwargs,
+            side_views=tuple((type(si), si._view_options(), len(parts))
+                             for si, parts in zip(sides, side_parts, strict=True)),
             tagged=len(outputs) > 1)
         return bag.map_partitions(_run_bundle, spec, *[part for parts in side_parts for part in parts])
 
@@ -341,7 +348,8 @@ def _dask_runner_class() -> type:
             cluster = None
             if not dask_options.get("address") and not dask_options.get("scheduler_file"):
                 workers = options.view_as(LocalDaskOptions).dask_local_workers
-                cluster = ddist.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                cluster = ddist.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
                 dask_options["address"] = cluster
             client = ddist.Client(**dask_options)
             npartitions = bag_kwargs.get("npartitions") or 2 * max(1, sum(client.nthreads().values()))

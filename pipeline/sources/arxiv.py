@@ -52,7 +52,12 @@ _MAX_LISTED = 20  # file names listed in a drop's metadata
 
 # New-style ids (since 2007-04): YYMM.NNNN or YYMM.NNNNN; old style: archive/YYMMNNN.
 _NEW_ID = re.compile(r"(?<![\d.])(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(v\d+)?(?!\d)")
-_OLD_ARCHIVES = ["acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con"]
+_OLD_ARCHIVES = [
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg",
+    "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math",
+    "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio", "quant-ph",
+    "solv-int", "supr-con",
+]
 _OLD_ID = re.compile(
     r"(?<![A-Za-z])(" + "|".join(sorted(map(re.escape, _OLD_ARCHIVES), key=len, reverse=True)) + r")"
     r"(?:\.[A-Z]{2})?[-_/]?(\d{2}(?:0[1-9]|1[0-2])\d{3})(v\d+)?(?!\d)"
@@ -231,7 +236,8 @@ def _format_mismatch(name: str, stats: ArchiveStats) -> str:
 def _read_nested(member: Member, origin: _Origin, cfg: ArxivConfig, depth: int) -> Iterator[Document | Dropped]:
     inner = origin.inner(member.name)
     if depth + 1 > cfg.max_nesting:
-        yield _drop(inner, DropReason.UNSAFE_ARCHIVE, f"archive nested deeper than {cfg.max_nesting} levels", ArchiveStats())
+        yield _drop(inner, DropReason.UNSAFE_ARCHIVE, f"archive nested deeper than {cfg.max_nesting} levels",
+                    ArchiveStats())
         return
     assert member.data is not None, "_keep holds every nested archive"
     yield from _read_archive(io.BytesIO(member.data), posixpath.basename(member.name), inner, cfg, depth + 1)
@@ -250,7 +256,8 @@ def decode_tex(data: bytes) -> str | None:
     return text
 
 
-def _submission(files: dict[str, bytes | None], stats: ArchiveStats, origin: _Origin, cfg: ArxivConfig) -> Document | Dropped:
+def _submission(files: dict[str, bytes | None], stats: ArchiveStats, origin: _Origin,
+                cfg: ArxivConfig) -> Document | Dropped:
     if not files:
         if stats.num_unsafe:
             return _drop(origin, DropReason.UNSAFE_ARCHIVE, f"no safe members ({stats.num_unsafe} unsafe)", stats)
@@ -274,7 +281,8 @@ def _submission(files: dict[str, bytes | None], stats: ArchiveStats, origin: _Or
             return _drop(origin, DropReason.NO_TEX, "pdf-only", stats, main_file=main)
         return _drop(origin, DropReason.EMPTY, "no text after cleaning", stats, main_file=main)
     if len(text) < cfg.min_chars:
-        return _drop(origin, DropReason.EMPTY, f"under {cfg.min_chars} characters after cleaning", stats, main_file=main)
+        return _drop(origin, DropReason.EMPTY, f"under {cfg.min_chars} characters after cleaning", stats,
+                     main_file=main)
     return origin.document(text, meta)
 
 

@@ -143,9 +143,7 @@ def parse_c4_file(path: str, rel: str, cfg: C4Config) -> Iterator[Document | Dro
     reading uses none of C4's cleaning switches.
     """
     del cfg  # the cleaning rules apply in filters.c4, after reading
-    line_number = 0
-    for raw in _lines(path):
-        line_number += 1
+    for line_number, raw in enumerate(_lines(path), start=1):
         if isinstance(raw, Damaged):
             yield _parse_error(rel, line_number, f"stream broken after line {line_number - 1}: {raw}")
         elif isinstance(raw, int):

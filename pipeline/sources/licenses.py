@@ -11,8 +11,8 @@ line wrapping folded to single spaces), and the license whose phrase comes FIRST
 what makes the full GPL-3.0 text read as GPL-3.0 although it mentions the Affero and Lesser GPL
 near its end, and an MIT file with a third-party notice appended read as MIT.
 
-Ids are SPDX's, in lower case (`mit`, `apache-2.0`, `bsd-3-clause`, `gpl-2.0-or-later`; a bare GPL text gives `gpl-2.0`), plus
-`llama-2-community` style ids for Meta's custom licenses, `custom` for a text nothing matches and
+Ids are SPDX's, in lower case (`mit`, `apache-2.0`, `bsd-3-clause`, `gpl-2.0-or-later`; a bare GPL text gives
+`gpl-2.0`), plus `llama-2-community` style ids for Meta's custom licenses, `custom` for a text nothing matches and
 `none` where a repository has no license file (or only empty ones).
 """
 from __future__ import annotations

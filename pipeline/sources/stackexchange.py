@@ -190,7 +190,8 @@ def parse_posts_xml(stream: Any, rel: str, site: str) -> Iterator[Post | Dropped
 
 
 def _row_error(site: str, rel: str, row: int, detail: str) -> Dropped:
-    doc = Document(id=f"{site}/row-{row}", source=SOURCE, text="", metadata=dump_meta({"file": rel, "row": row, "site": site}))
+    doc = Document(id=f"{site}/row-{row}", source=SOURCE, text="",
+                   metadata=dump_meta({"file": rel, "row": row, "site": site}))
     return Dropped(doc, DropReason.PARSE_ERROR, "read", detail[:500])
 
 
@@ -259,7 +260,8 @@ def _question_text(question: Post, answers: list[Post]) -> str:
     return "\n\n".join(parts)
 
 
-def assemble_question(site: str, question_id: int, posts: Iterable[Post], cfg: StackExchangeConfig) -> Document | Dropped:
+def assemble_question(site: str, question_id: int, posts: Iterable[Post],
+                      cfg: StackExchangeConfig) -> Document | Dropped:
     """The question's title and body, then its answers by score, highest first (LLaMA section 2).
 
     Ties go to the accepted answer, then to the older post (smaller id). A group with no question
@@ -318,7 +320,8 @@ def parse_questions_file(path: str, rel: str, cfg: StackExchangeConfig) -> Itera
 
 
 def _spill_posts(db: sqlite3.Connection, path: str, rel: str, cfg: StackExchangeConfig) -> Iterator[Dropped]:
-    db.execute("CREATE TABLE posts (question INTEGER NOT NULL, post INTEGER NOT NULL, site TEXT NOT NULL, data BLOB NOT NULL)")
+    db.execute("CREATE TABLE posts (question INTEGER NOT NULL, post INTEGER NOT NULL, site TEXT NOT NULL, "
+               "data BLOB NOT NULL)")
     rows = []
     for item in parse_stackexchange_file(path, rel, cfg):
         if isinstance(item, Dropped):
@@ -361,7 +364,7 @@ class SiteStep(KeyedStep):
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
         sizes: collections.Counter = collections.Counter()
-        for doc, (file_index, _) in zip(docs, positions):
+        for doc, (file_index, _) in zip(docs, positions, strict=True):
             meta = doc.meta()
             sizes[(meta["site"], file_index)] += 1 + int(meta.get("num_answers", 0))
         for (site, file_index), num_posts in sorted(sizes.items()):
@@ -382,5 +385,6 @@ class SiteStep(KeyedStep):
                 yield decision((file_index, -1), site)
 
     def apply(self, doc: Document, decisions: list[Any], stats: dict[str, int]) -> Document | Dropped:
-        rule = "stackexchange.sites" if self._cfg.sites else f"the stackexchange.top_sites={self._cfg.top_sites} largest"
+        rule = ("stackexchange.sites" if self._cfg.sites
+                else f"the stackexchange.top_sites={self._cfg.top_sites} largest")
         return Dropped(doc, DropReason.SITE_NOT_KEPT, "filter", f"not among {rule}")

@@ -260,7 +260,8 @@ class _PageSplitter:
             header = "".join(self._parts or [])
             yield "header", 0, header
             if "<page" in header:
-                yield "error", 1, "no line starts with <page>: pages must be on lines of their own, as in Wikimedia dumps"
+                yield "error", 1, ("no line starts with <page>: pages must be on lines of their own, "
+                                   "as in Wikimedia dumps")
         elif self.page_line is not None:
             yield "error", self.page_line, "file ends inside this page (truncated dump)"
 

@@ -26,7 +26,8 @@ SOURCE = "arxiv"
 def tex(marker: str) -> str:
     body = "\n\n".join(" ".join(sentences(f"{marker}-{i}", 4, marker if i == 0 else "")) for i in range(3))
     return ("\\documentclass{article}\n\\newcommand{\\R}{\\mathbb{R}}\n\\begin{document}\n\\title{On " + marker + "}\n"
-            "\\maketitle\n\\section{Introduction}\n" + body + "\n\\section{Results}\nThe map $f: \\R \\to \\R$ is smooth.\n"
+            "\\maketitle\n\\section{Introduction}\n" + body
+            + "\n\\section{Results}\nThe map $f: \\R \\to \\R$ is smooth.\n"
             "\\end{document}\n")
 
 
@@ -40,7 +41,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
         write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops), is_big))
+        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
+                          is_big))
 
     m1, m2 = mark(), mark()
     case("good submission", "1801.00001.tar.gz", submission(m1), [m1], [])
@@ -74,17 +76,20 @@ def build(folder: Path, big: bool = False) -> list[Case]:
                              ("tty", tarfile.CHRTYPE, ""), ("pipe", tarfile.FIFOTYPE, "")):
         data = b"\\input{/etc/passwd}\n" if kind == tarfile.REGTYPE else None
         members.append((tar_info(name, len(data or b""), kind, link), data))
-    case("tar with .., absolute paths, links and devices", "1801.00006.tar.gz", gz(tar_bytes(members)), [m8], ["unsafe_archive"])
+    case("tar with .., absolute paths, links and devices", "1801.00006.tar.gz", gz(tar_bytes(members)), [m8],
+         ["unsafe_archive"])
 
     level = submission("deep")
     for depth in range(4, 0, -1):
         level = gz(tar_files({f"level{depth}.tar.gz": level}))
     case("deeply nested archives", "1801.00008.tar.gz", level, [], ["unsafe_archive"])
 
-    case("binary file named .tex", "1801.00009.tar.gz", gz(tar_files({"main.tex": noise("ax-bin", 3000)})), [], ["no_tex"])
+    case("binary file named .tex", "1801.00009.tar.gz", gz(tar_files({"main.tex": noise("ax-bin", 3000)})), [],
+         ["no_tex"])
 
     m9 = mark()
-    tar = tar_bytes([(tar_info("main-\xe9.tex".encode("latin-1"), len(tex(m9))), tex(m9).encode())], fmt=tarfile.GNU_FORMAT)
+    tar = tar_bytes([(tar_info("main-\xe9.tex".encode("latin-1"), len(tex(m9))), tex(m9).encode())],
+                    fmt=tarfile.GNU_FORMAT)
     case("file and member names not valid UTF-8", b"1801.00010-\xff.tar.gz", gz(tar), [m9], [])
 
     if big:
@@ -95,5 +100,6 @@ def build(folder: Path, big: bool = False) -> list[Case]:
         m10, m11 = mark(), mark()
         members = {"1804/1804.00001.gz": gz(tex(m10).encode()), "1804/1804.00002.gz": gzip_bomb(b"x" * MIB, 1024),
                    "1804/1804.00003.gz": gz(tex(m11).encode())}
-        case("gzip decompression bomb in a bundle", "arXiv_src_1804_001.tar", tar_files(members), [m10, m11], ["unsafe_archive"], True)
+        case("gzip decompression bomb in a bundle", "arXiv_src_1804_001.tar", tar_files(members), [m10, m11],
+             ["unsafe_archive"], True)
     return cases

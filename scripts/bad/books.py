@@ -25,7 +25,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
         write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops), is_big))
+        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
+                          is_big))
 
     m1, m2 = mark(), mark()
     case("good plain book", "book-good.txt", book(m1).encode(), [m1], [])
@@ -43,15 +44,18 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     case("corrupt bzip2 stream mid-file", "book-corrupt-stream.txt.bz2", data, [], ["parse_error"])
 
     m3, m4, m5, m6 = mark(), mark(), mark(), mark()
-    case("Latin-1 book", "book-latin1.txt", (book(m3) + "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e.\n").encode("latin-1"), [m3], [])
+    case("Latin-1 book", "book-latin1.txt", (book(m3) + "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e.\n").encode("latin-1"),
+         [m3], [])
     case("cp1252 book", "book-cp1252.txt", (book(m4) + "\u201cQuoted\u201d \u2013 dash.\n").encode("cp1252"), [m4], [])
     case("UTF-16 book", "book-utf16.txt", book(m5).encode("utf-16"), [m5], [])
     mixed = book(m6).encode() + "Na\u00efve \u2014 r\u00e9sum\u00e9.\n".encode() + b"stray \xff byte.\n"
     case("mixed encodings (UTF-8 with a stray byte)", "book-mixed.txt", mixed, [m6], [])
 
     case("zero-byte file", "book-zero.txt", b"", [], ["empty"])
-    case("binary file named .txt (NUL bytes)", "book-image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise("bk-png", 4000), [], ["binary"])
-    case("binary file named .txt (no NUL)", "book-random.txt", bytes(b | 0x01 for b in noise("bk-rand", 4000)), [], ["binary"])
+    case("binary file named .txt (NUL bytes)", "book-image.txt",
+         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise("bk-png", 4000), [], ["binary"])
+    case("binary file named .txt (no NUL)", "book-random.txt", bytes(b | 0x01 for b in noise("bk-rand", 4000)), [],
+         ["binary"])
     case("gzip inside gzip", "book-double.txt.gz", gz(gz(book("double").encode())), [], ["binary"])
 
     m7 = mark()

@@ -70,7 +70,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     (m13, l13), (m14, l14) = good(mark), good(mark)
     binary = bytes(b for b in range(256) if b != 0x0A) * 4  # no newline: one bad line
-    case("binary bytes in a JSON Lines file", "c4-binary.jsonl", l13 + binary + b"\n" + l14, [m13, m14], ["parse_error"])
+    case("binary bytes in a JSON Lines file", "c4-binary.jsonl", l13 + binary + b"\n" + l14, [m13, m14],
+         ["parse_error"])
 
     if big:
         (m15, l15), (m16, l16) = good(mark), good(mark)

@@ -21,7 +21,24 @@ MTIME = 1704067200  # 2024-01-01T00:00:00Z: fixed, so archives are byte-identica
 MIB = 1 << 20
 
 # Plain, common English words: planted texts read as English to lid.176 and pass C4's heuristics.
-WORDS = ["after", "again", "air", "also", "always", "animal", "answer", "apple", "around", "autumn", "back", "ball", "basket", "beach", "before", "begin", "bird", "black", "blue", "boat", "book", "bottle", "bread", "bridge", "bright", "brother", "brown", "build", "busy", "cake", "call", "came", "candle", "careful", "carry", "castle", "catch", "chair", "change", "child", "city", "class", "clean", "clear", "close", "cloud", "coast", "cold", "color", "corner", "country", "course", "cover", "cross", "dance", "dark", "daughter", "deep", "desk", "dinner", "doctor", "door", "down", "dream", "drink", "drive", "early", "earth", "east", "easy", "edge", "engine", "evening", "every", "face", "family", "farm", "fast", "father", "field", "finger", "finish", "fire", "fish", "floor", "flower", "follow", "forest", "fresh", "friend", "front", "fruit", "garden", "gate", "gentle", "glass", "gold", "grass", "great", "green", "ground", "group", "happy", "harbor", "heavy", "hill", "holiday", "horse", "house", "hunter", "island", "journey", "kitchen", "ladder", "lake", "large", "later", "leaf", "letter", "light", "little", "market", "meadow", "middle", "minute", "morning", "mother", "mountain", "music", "narrow", "near", "night", "north", "ocean", "orange", "paper", "parent", "party", "pencil", "people", "picture", "piece", "plant", "pocket", "quiet", "rabbit", "rain", "river", "road", "rock", "room", "round", "sail", "school", "season", "shadow", "sheep", "shore", "silver", "simple", "sister", "small", "snow", "soft", "south", "spring", "square", "station", "stone", "storm", "street", "strong", "summer", "sunny", "table", "teacher", "thread", "tiny", "together", "tower", "town", "train", "travel", "tree", "valley", "village", "voice", "wagon", "walk", "warm", "water", "weather", "west", "wheel", "white", "window", "winter", "wood", "yellow", "young"]
+WORDS = ["after", "again", "air", "also", "always", "animal", "answer", "apple", "around", "autumn", "back", "ball",
+         "basket", "beach", "before", "begin", "bird", "black", "blue", "boat", "book", "bottle", "bread", "bridge",
+         "bright", "brother", "brown", "build", "busy", "cake", "call", "came", "candle", "careful", "carry", "castle",
+         "catch", "chair", "change", "child", "city", "class", "clean", "clear", "close", "cloud", "coast", "cold",
+         "color", "corner", "country", "course", "cover", "cross", "dance", "dark", "daughter", "deep", "desk",
+         "dinner", "doctor", "door", "down", "dream", "drink", "drive", "early", "earth", "east", "easy", "edge",
+         "engine", "evening", "every", "face", "family", "farm", "fast", "father", "field", "finger", "finish", "fire",
+         "fish", "floor", "flower", "follow", "forest", "fresh", "friend", "front", "fruit", "garden", "gate", "gentle",
+         "glass", "gold", "grass", "great", "green", "ground", "group", "happy", "harbor", "heavy", "hill", "holiday",
+         "horse", "house", "hunter", "island", "journey", "kitchen", "ladder", "lake", "large", "later", "leaf",
+         "letter", "light", "little", "market", "meadow", "middle", "minute", "morning", "mother", "mountain", "music",
+         "narrow", "near", "night", "north", "ocean", "orange", "paper", "parent", "party", "pencil", "people",
+         "picture", "piece", "plant", "pocket", "quiet", "rabbit", "rain", "river", "road", "rock", "room", "round",
+         "sail", "school", "season", "shadow", "sheep", "shore", "silver", "simple", "sister", "small", "snow", "soft",
+         "south", "spring", "square", "station", "stone", "storm", "street", "strong", "summer", "sunny", "table",
+         "teacher", "thread", "tiny", "together", "tower", "town", "train", "travel", "tree", "valley", "village",
+         "voice", "wagon", "walk", "warm", "water", "weather", "west", "wheel", "white", "window", "winter", "wood",
+         "yellow", "young"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,7 +44,8 @@ def response(marker: str, html: bytes, http_headers: str = "Content-Type: text/h
 
 def page(marker: str, encoding: str = "utf-8", extra: str = "") -> bytes:
     paragraphs = "".join(f"<p>{s} {extra}</p>\n" for s in good_text(marker, 8).split("\n"))
-    html = f"<html><head><title>{marker}</title></head><body><article>\n<h1>Notes</h1>\n{paragraphs}</article></body></html>"
+    html = (f"<html><head><title>{marker}</title></head><body><article>\n"
+            f"<h1>Notes</h1>\n{paragraphs}</article></body></html>")
     return html.encode(encoding)
 
 
@@ -54,7 +55,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
         write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops), is_big))
+        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
+                          is_big))
 
     m1, m2 = mark(), mark()
     case("good file", "cc-good.warc.wet.gz", gz(conversion(m1)) + gz(conversion(m2)), [m1, m2], [])
@@ -75,14 +77,16 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     long_body = good_text("long", 8).encode()
     too_long = record("conversion", "https://example.org/long", long_body, "text/plain", len(long_body) + 100_000)
     data = conversion(m7) + short + conversion(m8) + too_long + conversion(m9)
-    case("WARC records with a wrong Content-Length", "cc-content-length.warc.wet", data, [m7, m8, m9], ["parse_error"] * 2)
+    case("WARC records with a wrong Content-Length", "cc-content-length.warc.wet", data, [m7, m8, m9],
+         ["parse_error"] * 2)
 
     # cp1252 without a charset; UTF-8 with stray invalid bytes; UTF-8 declared as ISO-8859-1.
     m10, m11, m12 = mark(), mark(), mark()
     data = (response(m10, page(m10, "cp1252", "caf\u00e9 \u201cquoted\u201d"))
             + response(m11, page(m11, extra="bad \udcff byte".encode("utf-8", "surrogateescape").decode("latin-1")),
                        "Content-Type: text/html; charset=utf-8")
-            + response(m12, page(m12, extra="na\u00efve r\u00e9sum\u00e9"), "Content-Type: text/html; charset=iso-8859-1"))
+            + response(m12, page(m12, extra="na\u00efve r\u00e9sum\u00e9"),
+                       "Content-Type: text/html; charset=iso-8859-1"))
     case("invalid UTF-8 and mixed encodings", "cc-encodings.warc", data, [m10, m11, m12], [])
 
     case("zero-byte file", "cc-zero.warc.gz", b"", [], ["empty"])

@@ -38,10 +38,12 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("gh")
     cases = []
 
-    def case(name: str, rel: str | bytes, data: bytes | None, kept: list[str], drops: list[str], is_big: bool = False) -> None:
+    def case(name: str, rel: str | bytes, data: bytes | None, kept: list[str], drops: list[str],
+             is_big: bool = False) -> None:
         if data is not None:
             write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops), is_big))
+        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
+                          is_big))
 
     # Every repository ships its LICENSE, which is not source code: one `extension` drop each.
     m1, m2 = mark(), mark()
@@ -50,8 +52,10 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     # Cut inside the incompressible last member: LICENSE and the files before it are whole.
     m3, m4 = mark(), mark()
-    whole = repo_tar_gz("cut-main", {f"{m3}.py": source_file(m3), f"{m4}.py": source_file(m4), "blob.py": noise("gh-cut", 30_000)})
-    case("truncated gzip", "hard__truncated.tar.gz", whole[: len(whole) - 10_000], [m3, m4], ["extension", "parse_error", "parse_error"])
+    whole = repo_tar_gz("cut-main",
+                        {f"{m3}.py": source_file(m3), f"{m4}.py": source_file(m4), "blob.py": noise("gh-cut", 30_000)})
+    case("truncated gzip", "hard__truncated.tar.gz", whole[: len(whole) - 10_000], [m3, m4],
+         ["extension", "parse_error", "parse_error"])
 
     # A stored member whose bytes no longer match its CRC, between two good ones.
     m5, m6 = mark(), mark()
@@ -64,9 +68,11 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     case("corrupt member mid-archive", "hard__corrupt-member.zip", data, [m5, m6], ["extension", "parse_error"])
 
     m7, m8 = mark(), mark()
-    files = {"latin1.py": "# caf\u00e9 cr\u00e8me\nx = 1\n".encode("latin-1"), f"{m7}.py": b"\xef\xbb\xbf" + source_file(m7),
+    files = {"latin1.py": "# caf\u00e9 cr\u00e8me\nx = 1\n".encode("latin-1"),
+             f"{m7}.py": b"\xef\xbb\xbf" + source_file(m7),
              f"{m8}.py": source_file(m8).replace(b"Helpers", "H\u00e9lpers \u2013".encode())}
-    case("invalid UTF-8 and mixed encodings", "hard__encodings.tar.gz", repo_tar_gz("enc-main", files), [m7, m8], ["extension", "binary"])
+    case("invalid UTF-8 and mixed encodings", "hard__encodings.tar.gz", repo_tar_gz("enc-main", files), [m7, m8],
+         ["extension", "binary"])
 
     case("zero-byte archive", "hard__zero.tar.gz", b"", [], ["parse_error"])
     case("zero-byte table", "hard-zero.jsonl", b"", [], ["empty"])
@@ -78,15 +84,18 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     for name, kind, link in (("unsafe-main/../evil.py", tarfile.REGTYPE, ""), ("/etc/evil.py", tarfile.REGTYPE, ""),
                              ("unsafe-main/link.py", tarfile.SYMTYPE, "/etc/passwd"),
                              ("unsafe-main/hard.py", tarfile.LNKTYPE, f"unsafe-main/{m9}.py"),
-                             ("unsafe-main/tty.py", tarfile.CHRTYPE, ""), ("unsafe-main/pipe.py", tarfile.FIFOTYPE, "")):
+                             ("unsafe-main/tty.py", tarfile.CHRTYPE, ""),
+                             ("unsafe-main/pipe.py", tarfile.FIFOTYPE, "")):
         data = b"x = 1\n" if kind == tarfile.REGTYPE else None
         members.append((tar_info(name, len(data or b""), kind, link), data))
-    case("tar with .., absolute paths, links and devices", "hard__unsafe.tar.gz", gz(tar_bytes(members)), [m9], ["extension", "unsafe_archive"])
+    case("tar with .., absolute paths, links and devices", "hard__unsafe.tar.gz", gz(tar_bytes(members)), [m9],
+         ["extension", "unsafe_archive"])
 
     m10 = mark()
     files = {f"{m10}.py": source_file(m10), "image.py": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise("png", 500),
              "random.py": bytes(b | 0x80 for b in noise("rand", 500))}
-    case("binary files named .py", "hard__binary.tar.gz", repo_tar_gz("bin-main", files), [m10], ["extension", "binary", "binary"])
+    case("binary files named .py", "hard__binary.tar.gz", repo_tar_gz("bin-main", files), [m10],
+         ["extension", "binary", "binary"])
 
     m11 = mark()
     inner = repo_tar_gz("inner-main", {"inner.py": source_file("inner")})
@@ -106,7 +115,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     if big:
         m14, m15 = mark(), mark()
         files = {f"{m14}.py": source_file(m14), "huge.py": b"x = 1; " * (50 * MIB // 7), f"{m15}.py": source_file(m15)}
-        case("a single 50 MB line", "hard__50mb-line.tar.gz", repo_tar_gz("huge-main", files), [m14, m15], ["extension", "too_large"], True)
+        case("a single 50 MB line", "hard__50mb-line.tar.gz", repo_tar_gz("huge-main", files), [m14, m15],
+             ["extension", "too_large"], True)
 
         # A member that says it holds 10 GiB: the declared sizes count against max_archive_bytes.
         m16 = mark()

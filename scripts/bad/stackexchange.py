@@ -50,7 +50,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("se")
     cases = []
 
-    def case(name: str, site: str | bytes, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
+    def case(name: str, site: str | bytes, rel: str | bytes, data: bytes, kept: list[str], drops: list[str],
+             is_big: bool = False) -> None:
         write(folder, rel, data)
         key = escaped(site) if isinstance(site, bytes) else site
         cases.append(Case(SOURCE, name, key, tuple(kept), tuple(drops), is_big))
@@ -65,7 +66,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
          data[: len(data) - 1000], [m3, m4], ["parse_error"])
 
     whole = seven_zip({"Posts.xml": posts(thread("lost", 10)) + noise("se-7z", 20_000)})
-    case("truncated 7z", "cut7z.hard.stackexchange.com", "cut7z.hard.stackexchange.com.7z", whole[: len(whole) // 2], [], ["parse_error"])
+    case("truncated 7z", "cut7z.hard.stackexchange.com", "cut7z.hard.stackexchange.com.7z", whole[: len(whole) // 2],
+         [], ["parse_error"])
 
     m5, m6 = mark(), mark()
     broken = '  <row Id="30" PostTypeId=1 Score="1" Body="unquoted attribute" />\n'
@@ -73,26 +75,32 @@ def build(folder: Path, big: bool = False) -> list[Case]:
          posts(thread(m5, 10), broken, thread(m6, 20)), [m5, m6], ["parse_error"])
 
     m7, m8 = mark(), mark()
-    data = posts(thread(m7, 10)) [: -len("</posts>\n")] + row(30, 1, "<p>bad \udcff byte</p>", title="Bad").encode("utf-8", "surrogateescape")
+    data = (posts(thread(m7, 10)) [: -len("</posts>\n")]
+            + row(30, 1, "<p>bad \udcff byte</p>", title="Bad").encode("utf-8", "surrogateescape"))
     data += posts(thread(m8, 20))[len(_ROOT):]
     case("invalid UTF-8 row mid-file", "encoding.hard.stackexchange.com", "encoding.hard.stackexchange.com/Posts.xml",
          data, [m7, m8], ["parse_error"])
 
     m9 = mark()
-    latin = posts(thread(m9, 10)).replace(b'encoding="utf-8"', b'encoding="ISO-8859-1"').replace(b"</p>", "caf\u00e9</p>".encode("latin-1"))
-    case("Latin-1 Posts.xml", "latin1.hard.stackexchange.com", "latin1.hard.stackexchange.com/Posts.xml", latin, [m9], [])
+    latin = (posts(thread(m9, 10)).replace(b'encoding="utf-8"', b'encoding="ISO-8859-1"')
+             .replace(b"</p>", "caf\u00e9</p>".encode("latin-1")))
+    case("Latin-1 Posts.xml", "latin1.hard.stackexchange.com", "latin1.hard.stackexchange.com/Posts.xml",
+         latin, [m9], [])
 
-    case("zero-byte Posts.xml", "zero.hard.stackexchange.com", "zero.hard.stackexchange.com/Posts.xml", b"", [], ["parse_error"])
+    case("zero-byte Posts.xml", "zero.hard.stackexchange.com", "zero.hard.stackexchange.com/Posts.xml", b"", [],
+         ["parse_error"])
     case("zero-byte 7z", "zero7z.hard.stackexchange.com", "zero7z.hard.stackexchange.com.7z", b"", [], ["parse_error"])
     case("7z with a .. member", "unsafe.hard.stackexchange.com", "unsafe.hard.stackexchange.com.7z",
          seven_zip({"Posts.xml": posts(thread("unsafe", 10)), "../escape.xml": b"<x/>"}), [], ["unsafe_archive"])
 
     m10 = mark()
-    case("site folder name not valid UTF-8", b"caf\xe9.hard.stackexchange.com", b"caf\xe9.hard.stackexchange.com/Posts.xml",
+    case("site folder name not valid UTF-8", b"caf\xe9.hard.stackexchange.com",
+         b"caf\xe9.hard.stackexchange.com/Posts.xml",
          posts(thread(m10, 10)), [m10], [])
 
     if big:
         # 128 MiB of Posts.xml in a 20 KB LZMA2 archive, past the job's stackexchange.max_archive_bytes.
         data = seven_zip({"Posts.xml": posts(thread("bomb", 10)) + b" " * (128 * MIB)}, preset=1)
-        case("7z decompression bomb", "bomb.hard.stackexchange.com", "bomb.hard.stackexchange.com.7z", data, [], ["too_large"], True)
+        case("7z decompression bomb", "bomb.hard.stackexchange.com", "bomb.hard.stackexchange.com.7z", data, [],
+             ["too_large"], True)
     return cases

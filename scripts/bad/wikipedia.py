@@ -27,7 +27,8 @@ def page(title: str, text: str, page_id: int) -> str:
 
 def good_page(marker: str, page_id: int) -> str:
     bold = "'''"  # wikitext bold
-    text = f"{bold}{marker.capitalize()}{bold} " + good_text(marker, 5, " ") + "\n\n== History ==\n" + good_text(marker + "h", 3, " ")
+    text = (f"{bold}{marker.capitalize()}{bold} " + good_text(marker, 5, " ") + "\n\n== History ==\n"
+            + good_text(marker + "h", 3, " "))
     return page(f"Article {marker}", text, page_id)
 
 
@@ -42,7 +43,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
 
     def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
         write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops), is_big))
+        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
+                          is_big))
 
     m1, m2 = mark(), mark()
     case("good file", "enwiki-good.xml", (HEADER + good(m1) + good(m2) + FOOTER).encode(), [m1, m2], [])
@@ -54,13 +56,16 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     case("truncated bzip2", "enwiki-truncated-multistream.xml.bz2", data, [m3, m4], ["parse_error"])
 
     m5, m6 = mark(), mark()
-    data = (bz2.compress((HEADER + good(m5)).encode(), 9) + corrupt_bz2_stream(page("Lost", "lost text", next(ids)).encode())
+    data = (bz2.compress((HEADER + good(m5)).encode(), 9)
+            + corrupt_bz2_stream(page("Lost", "lost text", next(ids)).encode())
             + bz2.compress((good(m6) + FOOTER).encode(), 9))
     case("corrupt bzip2 stream mid-file", "enwiki-corrupt-multistream.xml.bz2", data, [m5, m6], ["parse_error"])
 
     m7, m8 = mark(), mark()
-    unclosed = "  <page>\n    <title>Unclosed</title>\n    <ns>0</ns>\n    <id>77</id>\n    <revision><text>an <b>unclosed tag</revision>\n  </page>\n"
-    no_id = "  <page>\n    <title>No id</title>\n    <ns>0</ns>\n    <revision><text>text without an id</text></revision>\n  </page>\n"
+    unclosed = ("  <page>\n    <title>Unclosed</title>\n    <ns>0</ns>\n    <id>77</id>\n"
+                "    <revision><text>an <b>unclosed tag</revision>\n  </page>\n")
+    no_id = ("  <page>\n    <title>No id</title>\n    <ns>0</ns>\n"
+             "    <revision><text>text without an id</text></revision>\n  </page>\n")
     data = HEADER + good(m7) + unclosed + no_id + good(m8) + FOOTER
     case("malformed XML pages", "enwiki-malformed.xml", data.encode(), [m7, m8], ["parse_error", "parse_error"])
 
@@ -68,7 +73,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     m9, m10, m11 = mark(), mark(), mark()
     bad = good(m9).replace(" History ", " Hist\udcffory ").encode("utf-8", "surrogateescape")
     latin = good(m10).replace("</text>", " caf\udce9</text>").encode("utf-8", "surrogateescape")
-    case("invalid UTF-8 bytes in pages", "enwiki-encodings.xml", HEADER.encode() + bad + latin + FOOTER.encode(), [m9, m10], [])
+    case("invalid UTF-8 bytes in pages", "enwiki-encodings.xml", HEADER.encode() + bad + latin + FOOTER.encode(),
+         [m9, m10], [])
     case("a dump in UTF-16", "enwiki-utf16.xml", (HEADER + good(m11) + FOOTER).encode("utf-16"), [m11], [])
 
     case("zero-byte file", "enwiki-zero.xml", b"", [], ["empty"])

@@ -21,19 +21,22 @@ _NAV = "Home | About | Contact"
 KEPT_PAGES = [
     ("oakstreetgarden.example.org", "Oak Street Community Garden", [
         "The Oak Street garden opens for the season on the first Saturday of April.",
-        "Each family may rent one raised bed for a small yearly fee. Water and tools are shared, and the shed code changes every month.",
+        "Each family may rent one raised bed for a small yearly fee. Water and tools are shared, and the shed code "
+        "changes every month.",
         "Volunteers meet on Tuesday evenings to turn the compost. New members are always welcome to join them!",
     ]),
     ("spokesandsprockets.example.com", "Spokes & Sprockets Repair", [
         "Our workshop fixes bicycles of every age and size, from children's first bikes to racing frames.",
         "A basic tune-up includes adjusting the brakes and gears, truing both wheels and checking the chain for wear.",
-        "Most repairs are ready within two working days. Bring your bike in before nine and it may be ready the same evening.",
+        "Most repairs are ready within two working days. Bring your bike in before nine and it may be ready the same "
+        "evening.",
         "We also sell second-hand bikes that we have checked and serviced ourselves.",
     ]),
     ("breadnotes.example.net", "A Slow Sourdough Loaf", [
         "This loaf takes two days, but almost all of that time is waiting.",
         "Mix the flour and water first and let them rest for an hour before adding the starter and salt.",
-        "Fold the dough four times during the first afternoon. Then shape it, cover it and leave it in the fridge overnight.",
+        "Fold the dough four times during the first afternoon. Then shape it, cover it and leave it in the fridge "
+        "overnight.",
         "Bake it in a very hot covered pot the next morning. Let it cool completely before you cut it!",
     ]),
     ("millbrooklibrary.example.org", "Millbrook Public Library", [
@@ -44,13 +47,16 @@ KEPT_PAGES = [
     ]),
     ("trailjournal.example.com", "Trail Report: Ridge Loop", [
         "We walked the ridge loop last weekend after two days of rain.",
-        "The lower section was muddy, so wear boots rather than running shoes. The bridge over the creek has been repaired.",
-        "From the summit we could see three lakes and the town far below. The whole loop took us a little under five hours.",
+        "The lower section was muddy, so wear boots rather than running shoes. The bridge over the creek has been "
+        "repaired.",
+        "From the summit we could see three lakes and the town far below. The whole loop took us a little under five "
+        "hours.",
     ]),
     ("carnotes.example.com", "Five Years With a Small Hatchback", [
         "I bought this car second hand five years ago and have driven it almost every day since.",
         "It is not fast, but it is cheap to run and easy to park in the city.",
-        "The only real repair so far was a new clutch last winter. The rear seats fold flat, which has helped with more than one move.",
+        "The only real repair so far was a new clutch last winter. The rear seats fold flat, which has helped with "
+        "more than one move.",
         "Would I buy it again? Probably yes, as long as the price was right.",
     ]),
     ("brightsmiledental.example.com", "Bright Smile Dental", [
@@ -63,59 +69,69 @@ KEPT_PAGES = [
         "This hat is a good first project for anyone who has learned to knit and purl.",
         "Cast on ninety stitches and join them in the round without twisting.",
         "Work two knit stitches and two purl stitches until the hat is about twenty centimetres tall.",
-        "Decrease slowly over the last rows, then pull the yarn through the remaining loops. Weave in the ends and it is done.",
+        "Decrease slowly over the last rows, then pull the yarn through the remaining loops. Weave in the ends and it "
+        "is done.",
     ]),
     ("homecoverfaq.example.com", "Questions About Home Insurance", [
         "Does my policy cover damage from a burst pipe? In most cases it does, as long as the pipe burst suddenly.",
         "Slow leaks over many months are usually treated as a maintenance problem instead.",
-        "Keep receipts for expensive items in a safe place. Photos of each room also help when you need to make a claim.",
+        "Keep receipts for expensive items in a safe place. Photos of each room also help when you need to make a "
+        "claim.",
     ]),
     ("marshbirds.example.org", "Notes From the Marsh", [
         "It was a cold, bright morning at the marsh and the water was still partly frozen.",
         "A pair of herons stood motionless near the reeds for almost an hour.",
-        "Later a flock of small finches moved through the alders, calling to each other. We counted twenty-three species before lunch.",
+        "Later a flock of small finches moved through the alders, calling to each other. We counted twenty-three "
+        "species before lunch.",
         "The best sighting of the day was a kingfisher flashing low across the channel.",
     ]),
     ("westfieldschool.example.org", "Spring Fair at Westfield School", [
         "The spring fair will take place on the school field on Saturday, May 18.",
         "There will be a cake stall, a book swap and games for younger children.",
-        "Parents who can help for an hour are asked to sign up at the school office. All money raised will go towards new playground equipment.",
+        "Parents who can help for an hour are asked to sign up at the school office. All money raised will go towards "
+        "new playground equipment.",
         "If it rains, the fair will move into the main hall.",
     ]),
     ("lensbench.example.com", "Review: A Compact Portrait Lens", [
         "This lens is small, light and surprisingly sharp in the centre of the frame.",
         "Focusing is quiet, which makes it useful for video as well as photographs.",
-        "The corners are soft at the widest aperture, but they improve quickly when you stop down. For the price, it is hard to beat.",
+        "The corners are soft at the widest aperture, but they improve quickly when you stop down. For the price, it "
+        "is hard to beat.",
         "It fits in a coat pocket, so it rarely gets left at home.",
     ]),
     ("drainanddrip.example.com", "Fixing a Dripping Tap", [
         "A dripping tap can waste a surprising amount of water over a year.",
         "First turn off the water supply under the sink and open the tap to drain it.",
-        "Remove the handle and replace the worn washer or cartridge with a matching part. Reassemble everything and turn the water back on slowly.",
+        "Remove the handle and replace the worn washer or cartridge with a matching part. Reassemble everything and "
+        "turn the water back on slowly.",
         "If the drip continues, the valve seat may be damaged and need a plumber.",
     ]),
     ("saltandshore.example.net", "Three Days in a Fishing Town", [
         "We arrived by the slow coastal train, which stops at every village along the bay.",
         "The harbour is full of small blue boats, and the fish market opens before dawn.",
-        "On the second day we hired bicycles and rode out to the lighthouse. The wind was strong, but the view was worth every minute.",
+        "On the second day we hired bicycles and rode out to the lighthouse. The wind was strong, but the view was "
+        "worth every minute.",
         "We left wishing we had booked a week instead.",
     ]),
     ("kingsidechess.example.org", "Kingside Chess Club", [
         "The club meets every Monday evening in the back room of the community centre.",
         "Players of every strength are welcome, and boards and clocks are provided.",
-        "Once a month we hold a rapid tournament with a small prize for the winner. Beginners can ask for a short lesson before play starts.",
+        "Once a month we hold a rapid tournament with a small prize for the winner. Beginners can ask for a short "
+        "lesson before play starts.",
         "Tea and biscuits are served halfway through the evening.",
     ]),
     ("clayhouse.example.com", "Wheel Throwing for Beginners", [
         "Our six week course teaches the basics of throwing pots on the wheel.",
         "You will learn to centre the clay, open it and pull up even walls.",
-        "In the final two sessions we glaze the best pieces and fire them in the kiln. All materials are included in the course fee.",
+        "In the final two sessions we glaze the best pieces and fire them in the kiln. All materials are included in "
+        "the course fee.",
         "Aprons are provided, but wear old clothes because clay gets everywhere.",
     ]),
     ("ledgerhelp.example.com", "Reminder for Small Business Owners", [
         "The deadline for quarterly tax returns is the end of next month.",
         "Gather your sales records, receipts and bank statements before you start.",
-        "If your income changed a lot this year, your payments may need to change as well. Ask an adviser if you are not sure what to include.",
+        "If your income changed a lot this year, your payments may need to change as well. Ask an adviser if you are "
+        "not sure what to include.",
         "Filing early also gives you time to fix any mistakes before the deadline.",
     ]),
     ("goodpup.example.com", "Teaching a Puppy to Come When Called", [
@@ -127,25 +143,29 @@ KEPT_PAGES = [
     ("easymove.example.com", "Easy Move Removals", [
         "We are a small, family-run removals company serving the whole county.",
         "Every move starts with a free visit, so that we can give you an accurate quote.",
-        "Our team can pack your belongings, take furniture apart and put it back together in your new home. We also offer short-term storage.",
+        "Our team can pack your belongings, take furniture apart and put it back together in your new home. We also "
+        "offer short-term storage.",
         "Weekend moves are possible if you book at least a month ahead.",
     ]),
     ("rivermuseum.example.org", "New Exhibition: Life on the River", [
         "Our new exhibition tells the story of the people who lived and worked along the river.",
         "Visitors can see a restored barge, old fishing nets and photographs from a century ago.",
-        "Recorded interviews with former dock workers play in the final room. The exhibition is free and runs until the end of October.",
+        "Recorded interviews with former dock workers play in the final room. The exhibition is free and runs until "
+        "the end of October.",
         "School groups can book a guided tour on weekday mornings.",
     ]),
     ("hilltoproasters.example.com", "Hilltop Roasters", [
         "We roast small batches of coffee every Tuesday and Friday.",
         "Each bag shows the farm, the variety and the date it was roasted.",
-        "Our house blend is smooth and chocolatey, while the single origins change with the seasons. Beans are best within a month of roasting.",
+        "Our house blend is smooth and chocolatey, while the single origins change with the seasons. Beans are best "
+        "within a month of roasting.",
         "You can collect your order from the roastery or have it posted to you.",
     ]),
     ("harborrun.example.org", "Harbour Ten Kilometre Results", [
         "Over four hundred runners finished this year's harbour race in cool, dry weather.",
         "The winning time was just over thirty-two minutes, a new course record.",
-        "Thank you to the volunteers who marshalled the course and handed out water. Full results are now posted on the notice board at the sailing club.",
+        "Thank you to the volunteers who marshalled the course and handed out water. Full results are now posted on "
+        "the notice board at the sailing club.",
         "Entries for next year's race will open in January.",
     ]),
     ("flatfinder.example.com", "Two Bedroom Flat Near the Park", [
@@ -232,7 +252,7 @@ def write_sample(dest: Path) -> None:
     payload = ("\n".join(sample_lines()) + "\n").encode("utf-8")
     final = dest / FILENAME
     tmp = dest / (FILENAME + ".tmp")
-    with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename=_HEADER_NAME, mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
-            gz.write(payload)
+    with (open(tmp, "wb") as raw,
+          gzip.GzipFile(filename=_HEADER_NAME, mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz):
+        gz.write(payload)
     os.replace(tmp, final)  # a killed run leaves no half file under the final name

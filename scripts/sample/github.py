@@ -142,7 +142,8 @@ TILEMATH = {
         "}\n"
     ),
     # A lookup table written out on one line: 2,000 characters and more.
-    "src/lookup.h": "static const int TILE_SIZES[] = {" + ", ".join(str(256 * (i % 8 + 1)) for i in range(400)) + "};\n",
+    "src/lookup.h": "static const int TILE_SIZES[] = {" + ", ".join(str(256 * (i % 8 + 1)) for i in range(400))
+            + "};\n",
     # Every line a long message: no line is over 1000 characters, but the mean is over 100.
     "src/messages.py": "".join(
         f'MESSAGE_{i} = "Tile {i} could not be loaded because the server answered with an error; '
@@ -177,19 +178,19 @@ def _folders(files: dict[str, str | bytes]) -> list[str]:
 def tar_gz_bytes(top: str, files: dict[str, str | bytes]) -> bytes:
     """A `git archive`-like .tar.gz of `files` under `top/`, identical bytes on every call."""
     buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            entries = [(top, None)] + [(f"{top}/{d}", None) for d in _folders(files)]
-            entries += [(f"{top}/{p}", _as_bytes(c)) for p, c in files.items()]
-            for name, data in sorted(entries):
-                info = tarfile.TarInfo(name + ("/" if data is None else ""))
-                info.mtime, info.uid, info.gid, info.uname, info.gname = MTIME, 0, 0, "", ""
-                if data is None:
-                    info.type, info.mode = tarfile.DIRTYPE, 0o755
-                    tar.addfile(info)
-                else:
-                    info.size, info.mode = len(data), 0o644
-                    tar.addfile(info, io.BytesIO(data))
+    with (gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as gz,
+          tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar):
+        entries = [(top, None)] + [(f"{top}/{d}", None) for d in _folders(files)]
+        entries += [(f"{top}/{p}", _as_bytes(c)) for p, c in files.items()]
+        for name, data in sorted(entries):
+            info = tarfile.TarInfo(name + ("/" if data is None else ""))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = MTIME, 0, 0, "", ""
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 

@@ -33,10 +33,12 @@ _SITENAME = {"en": "Wikipedia", "de": "Wikipedia", "fr": "Wikipédia", "ja": "Wi
 EN_PAGES = [
     ("Lighthouse", 0, """{{Infobox structure|name=Lighthouse|type=Navigational aid}}
 [[File:Coastal lighthouse at dusk.jpg|thumb|A tower light on a rocky [[headland]]]]
-A '''lighthouse''' is a tower that carries a bright light to guide ships along a [[coast]] and warn them of rocks and shallow water.<ref>{{cite book|title=Lights of the Coast|year=2001}}</ref>
+A '''lighthouse''' is a tower that carries a bright light to guide ships along a [[coast]] and warn them of rocks and \
+shallow water.<ref>{{cite book|title=Lights of the Coast|year=2001}}</ref>
 
 == History ==
-Early coastal lights were open fires burned on hills or stone platforms. Later towers used oil lamps and, from the nineteenth century, glass [[Lens (optics)|lenses]] that gathered the light into a strong beam.<ref name="lens"/>
+Early coastal lights were open fires burned on hills or stone platforms. Later towers used oil lamps and, from the \
+nineteenth century, glass [[Lens (optics)|lenses]] that gathered the light into a strong beam.<ref name="lens"/>
 
 == Operation ==
 Each light flashes in its own pattern, so sailors can tell one station from another at night:
@@ -52,7 +54,9 @@ Most lights today run automatically and no longer need a resident keeper.
 [[Category:Navigation]]
 [[Category:Towers]]
 [[de:Leuchtturm]]""", None),
-    ("Bread", 0, """'''Bread''' is a baked food made from a dough of [[flour]] and [[water]], usually leavened with [[yeast]].<ref>Baking notes, chapter 2.</ref>
+    ("Bread", 0,
+     """'''Bread''' is a baked food made from a dough of [[flour]] and [[water]], usually leavened with \
+[[yeast]].<ref>Baking notes, chapter 2.</ref>
 
 == Common kinds ==
 {| class="wikitable"
@@ -74,7 +78,8 @@ The dough is kneaded, left to rise, shaped and baked. A longer rise gives a more
 
 [[Category:Staple foods]]""", None),
     ("Bicycle", 0, """<!-- Keep this introduction short. -->
-A '''bicycle''' is a two-wheeled vehicle driven by pedals. Its ''frame'' holds two wheels one behind the other, and the rider steers with a [[handlebar]].
+A '''bicycle''' is a two-wheeled vehicle driven by pedals. Its ''frame'' holds two wheels one behind the other, and \
+the rider steers with a [[handlebar]].
 
 === Parts ===
 # The frame and fork
@@ -82,21 +87,28 @@ A '''bicycle''' is a two-wheeled vehicle driven by pedals. Its ''frame'' holds t
 # A chain that turns the rear wheel
 # Brakes on one or both wheels
 
-Cycling is a cheap way to travel short distances and a popular form of exercise.&nbsp;Many towns now build lanes only for bicycles.
+Cycling is a cheap way to travel short distances and a popular form of exercise.&nbsp;Many towns now build lanes only \
+for bicycles.
 
 [[Image:Old bicycle.png|left|200px]]
 [[Category:Vehicles]]
 [[fr:Bicyclette]]""", None),
-    ("Tide", 0, """'''Tides''' are the regular rise and fall of the sea, caused mainly by the pull of the [[Moon]] and, to a lesser degree, the [[Sun]].{{sfn|Harbour|1999|p=4}}
+    ("Tide", 0,
+     """'''Tides''' are the regular rise and fall of the sea, caused mainly by the pull of the [[Moon]] and, to a \
+lesser degree, the [[Sun]].{{sfn|Harbour|1999|p=4}}
 
 == Cause ==
-The pull is a little stronger on the side of the Earth facing the Moon, so the water there bulges outward; a second bulge forms on the opposite side. The strength of the effect falls with distance as <math>F \\propto 1/r^3</math>.
+The pull is a little stronger on the side of the Earth facing the Moon, so the water there bulges outward; a second \
+bulge forms on the opposite side. The strength of the effect falls with distance as <math>F \\propto 1/r^3</math>.
 
 == Spring and neap tides ==
-When the Sun and Moon line up, their effects add together and give '''spring tides'''. When they pull at right angles, the range is smaller and the tides are called '''neap tides'''.<ref>Harbour, ''Tables of the Sea'', 1999.</ref>
+When the Sun and Moon line up, their effects add together and give '''spring tides'''. When they pull at right angles, \
+the range is smaller and the tides are called '''neap tides'''.<ref>Harbour, ''Tables of the Sea'', 1999.</ref>
 
 [[Category:Oceanography]]""", None),
-    ("Windmill", 0, """A '''windmill''' is a machine that turns the energy of the wind into rotation by means of sails or blades. Windmills were long used to [[Mill (grinding)|grind grain]] and to pump water out of low land.
+    ("Windmill", 0,
+     """A '''windmill''' is a machine that turns the energy of the wind into rotation by means of sails or blades. \
+Windmills were long used to [[Mill (grinding)|grind grain]] and to pump water out of low land.
 
 <gallery>
 File:Post mill.jpg|A post mill
@@ -104,13 +116,15 @@ File:Tower mill.jpg|A tower mill
 </gallery>
 
 == Kinds ==
-In a '''post mill''' the whole body turns to face the wind. In a '''tower mill''' only the cap with the sails turns, while the brick or stone tower stays still.
+In a '''post mill''' the whole body turns to face the wind. In a '''tower mill''' only the cap with the sails turns, \
+while the brick or stone tower stays still.
 
 Modern [[wind turbine]]s are related machines that make electricity instead of grinding grain.
 
 [[Category:Mills]]""", None),
     ("Granite", 0, """{{Short description|Common igneous rock}}
-'''Granite''' is a hard, light-coloured [[igneous rock]] made mostly of [[quartz]] and [[feldspar]] crystals large enough to see without a lens.
+'''Granite''' is a hard, light-coloured [[igneous rock]] made mostly of [[quartz]] and [[feldspar]] crystals large \
+enough to see without a lens.
 
 == Uses ==
 Granite is strong &amp; resists weather, so it is used for kerbs, steps and monuments.
@@ -128,7 +142,8 @@ Polished granite is also used for kitchen counters and floors.
 '''Paper''' is a thin sheet made by pressing together wet fibres, usually from wood, and drying them.
 
 == History ==
-Paper making spread slowly from one region to the next over many centuries. Early sheets were made by hand, one at a time, on a fine screen.
+Paper making spread slowly from one region to the next over many centuries. Early sheets were made by hand, one at a \
+time, on a fine screen.
 
 == Manufacture ==
 Today long machines form, press and dry a continuous web of paper at high speed.
@@ -142,10 +157,12 @@ Today long machines form, press and dry a continuous web of paper at high speed.
 
 [[Category:Materials]]""", None),
     ("Honey bee", 0, """[[File:Bee on flower.jpg|thumb|A worker bee collecting [[pollen]]]]
-The '''honey bee''' is a social insect that lives in large colonies and stores [[honey]] made from the nectar of flowers.
+The '''honey bee''' is a social insect that lives in large colonies and stores [[honey]] made from the nectar of \
+flowers.
 
 == Colony ==
-A colony has one queen, many workers and, in summer, a number of drones. Workers build the wax comb, care for the young and gather food.<ref>{{cite journal|title=Life in the hive|year=2010}}</ref>
+A colony has one queen, many workers and, in summer, a number of drones. Workers build the wax comb, care for the \
+young and gather food.<ref>{{cite journal|title=Life in the hive|year=2010}}</ref>
 
 Bees are important [[pollination|pollinators]] of fruit trees and many crops.
 
@@ -162,7 +179,8 @@ DE_PAGES = [
 Ein '''Leuchtturm''' ist ein Turm mit einem starken Licht, das Schiffen an der [[Küste]] den Weg zeigt.{{Belege fehlen}}
 
 == Geschichte ==
-Früher brannten an den Küsten offene Feuer. Später sorgten Linsen aus Glas für einen weit sichtbaren Strahl.<ref>Küstenbuch, S. 12.</ref>
+Früher brannten an den Küsten offene Feuer. Später sorgten Linsen aus Glas für einen weit sichtbaren \
+Strahl.<ref>Küstenbuch, S. 12.</ref>
 
 [[Kategorie:Seefahrt]]""", None),
     ("Brot", 0, """'''Brot''' ist ein gebackenes Lebensmittel aus [[Mehl]], Wasser und meist [[Hefe]] oder Sauerteig.
@@ -177,14 +195,16 @@ Es gibt helle und dunkle Brote, große Laibe und kleine Brötchen.
 
 FR_PAGES = [
     ("Phare", 0, """[[Fichier:Phare breton.jpg|vignette|Un phare sur un rocher]]
-Un '''phare''' est une tour munie d'une lumière puissante qui guide les navires le long des [[côte]]s.<ref>Guide des côtes, p. 3.</ref>
+Un '''phare''' est une tour munie d'une lumière puissante qui guide les navires le long des [[côte]]s.<ref>Guide des \
+côtes, p. 3.</ref>
 
 == Fonctionnement ==
 Chaque phare possède son propre rythme de lumière, ce qui permet aux marins de le reconnaître la nuit.
 
 [[Catégorie:Navigation maritime]]""", None),
     ("Pain", 0, """{{Ébauche|alimentation}}
-Le '''pain''' est un aliment préparé à partir de [[farine]], d'eau et de sel, le plus souvent levé grâce à la [[levure]].
+Le '''pain''' est un aliment préparé à partir de [[farine]], d'eau et de sel, le plus souvent levé grâce à la \
+[[levure]].
 
 == Fabrication ==
 La pâte est pétrie, laissée au repos, façonnée puis cuite au four.
@@ -210,7 +230,8 @@ def _header(lang: str) -> str:
         f'      <namespace key="{key}" case="first-letter">{escape(name)}</namespace>'
         for key, name in [(0, ""), *_NAMESPACES[lang]]
     ).replace('key="0" case="first-letter"></namespace>', 'key="0" case="first-letter" />')
-    return f"""<mediawiki xmlns="{_XMLNS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="{_XMLNS} http://www.mediawiki.org/xml/export-0.11.xsd" version="0.11" xml:lang="{lang}">
+    return f"""<mediawiki xmlns="{_XMLNS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" \
+xsi:schemaLocation="{_XMLNS} http://www.mediawiki.org/xml/export-0.11.xsd" version="0.11" xml:lang="{lang}">
   <siteinfo>
     <sitename>{escape(_SITENAME[lang])}</sitename>
     <dbname>{lang}wiki</dbname>

@@ -202,7 +202,7 @@ def test_components_by_batches_equal_one_union_find():
         return x
 
     for first, second in batches:
-        for a, b in zip(first.tolist(), second.tolist()):
+        for a, b in zip(first.tolist(), second.tolist(), strict=True):
             ra, rb = find(a), find(b)
             parent[max(ra, rb)] = min(ra, rb)
     nodes, labels = _components(lambda: iter(batches))
@@ -211,7 +211,7 @@ def test_components_by_batches_equal_one_union_find():
     for node in parent:
         expected.setdefault(find(node), set()).add(node)
     found = {}
-    for node, label in zip(nodes.tolist(), labels.tolist()):
+    for node, label in zip(nodes.tolist(), labels.tolist(), strict=False):
         found.setdefault(label, set()).add(node)
     assert sorted(map(sorted, found.values())) == sorted(map(sorted, expected.values()))
     assert all(nodes[label] == min(members) for label, members in found.items())  # label: first member

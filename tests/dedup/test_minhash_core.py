@@ -53,7 +53,7 @@ def datasketch_signature(text: str, num_perm: int = 128, seed: int = 1, ngram: i
 def assert_equal_to_datasketch(hasher: MinHasher, texts: list[str]) -> None:
     sigs = hasher.signatures(texts)
     assert sigs.shape == (len(texts), hasher.num_perm) and sigs.dtype == np.uint64
-    for text, sig in zip(texts, sigs):
+    for text, sig in zip(texts, sigs, strict=True):
         expected = datasketch_signature(text, hasher.num_perm, hasher.seed, hasher.ngram, hasher.scheme)
         np.testing.assert_array_equal(sig, expected)
 
@@ -142,7 +142,7 @@ def test_batch_equals_one_at_a_time():
     texts.insert(10, "")
     hasher = MinHasher(128, 1)
     batch = hasher.signatures(texts)
-    for text, sig in zip(texts, batch):
+    for text, sig in zip(texts, batch, strict=True):
         np.testing.assert_array_equal(sig, hasher.signature(text))
     assert hasher.signatures([]).shape == (0, 128)
 
@@ -204,7 +204,7 @@ def test_band_keys_one_changed_value_changes_one_band():
     sig = MinHasher(128, 1).signature("some document text that is long enough to shingle")
     other = sig.copy()
     other[20] ^= 1  # row 20 lies in band 1 when rows = 13
-    same = [a == b for a, b in zip(band_keys(sig, 9, 13), band_keys(other, 9, 13))]
+    same = [a == b for a, b in zip(band_keys(sig, 9, 13), band_keys(other, 9, 13), strict=True)]
     assert same == [True, False] + [True] * 7
 
 
@@ -283,7 +283,8 @@ def test_native_sha1_matches_the_python_route():
     native = minhash_core._sha1_hash32(buf, starts, lengths)
     assert np.array_equal(native, minhash_core._sha1_hash32_python(buf, starts, lengths))
     with pytest.raises(ValueError, match="outside the buffer"):
-        minhash_core._native.hash32_ranges(buf, np.array([4990], np.int64), np.array([20], np.int64), np.empty(1, np.uint32))
+        minhash_core._native.hash32_ranges(buf, np.array([4990], np.int64), np.array([20], np.int64),
+                                           np.empty(1, np.uint32))
 
 
 def test_native_words_match_str_split_on_every_whitespace():
@@ -298,5 +299,5 @@ def test_native_words_match_str_split_on_every_whitespace():
     texts += ["", "  ", "x", "\ud800 lone surrogate", "end" + spaces]
     native, python = minhash_core._words(texts), minhash_core._words_python(texts)
     assert native[0] == python[0]
-    for a, b in zip(native[1:], python[1:]):
+    for a, b in zip(native[1:], python[1:], strict=True):
         assert np.array_equal(a, b)

@@ -23,4 +23,5 @@ def test_filter_documents_routes_drops_with_first_failing_check():
         out = p | beam.Create(docs) | FilterDocuments("c4", [Plain(check_not_empty), Plain(_short)])
         assert_that(out.kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["0"]), label="kept")
         drops = out.dropped | beam.Map(lambda d: (d.doc.id, d.reason.value, d.stage, d.detail))
-        assert_that(drops, equal_to([("1", "empty", "filter", "check_not_empty"), ("2", "empty", "filter", "_short")]), label="dropped")
+        assert_that(drops, equal_to([("1", "empty", "filter", "check_not_empty"), ("2", "empty", "filter", "_short")]),
+                    label="dropped")

@@ -93,7 +93,8 @@ def test_lang_score_exactly_at_the_threshold_is_kept(models):
 def test_pages_of_other_languages_are_dropped_with_their_language(models):
     lid, _, _ = models
     step = LangIdStep(CommonCrawlConfig(), lid)()
-    german = step(_doc("Die alte Mühle am Fluss wurde nach der Flut wieder aufgebaut und mahlt jetzt jeden Morgen Mehl."))
+    german = step(_doc("Die alte Mühle am Fluss wurde nach der Flut wieder aufgebaut und mahlt jetzt jeden "
+                       "Morgen Mehl."))
     assert isinstance(german, Dropped) and german.doc.lang == "de" and german.detail.startswith("de ")
     both = LangIdStep(CommonCrawlConfig(languages=("en", "de")), lid)()(german.doc)
     assert not isinstance(both, Dropped) and both.lang == "de"
@@ -124,5 +125,6 @@ def test_reference_probability_exactly_at_the_threshold_is_kept(models):
 
 def test_default_thresholds_are_ccnet_and_redpajama():
     cfg = CommonCrawlConfig()
-    assert (cfg.lang_threshold, cfg.wiki_ref_threshold, cfg.keep_buckets, cfg.min_chars) == (0.5, 0.25, ("head", "middle"), 300)
+    assert (cfg.lang_threshold, cfg.wiki_ref_threshold, cfg.keep_buckets, cfg.min_chars) == (
+        0.5, 0.25, ("head", "middle"), 300)
     assert ModelsConfig().ppl_percentiles == (30.0, 60.0)

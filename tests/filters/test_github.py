@@ -98,7 +98,8 @@ def test_extensions_come_from_the_config():
 
 
 def test_file_kind():
-    assert [file_kind(p) for p in ("a/b.py", "Makefile", "x/.gitignore", "a.min.js")] == [".py", "Makefile", ".gitignore", ".js"]
+    assert [file_kind(p) for p in ("a/b.py", "Makefile", "x/.gitignore", "a.min.js")] == [
+        ".py", "Makefile", ".gitignore", ".js"]
 
 
 # --- LONG_LINE, MEAN_LINE, ALNUM --------------------------------------------------------------------
@@ -244,7 +245,8 @@ def test_clean_keeps_and_strips_with_a_count():
     assert isinstance(out, Document) and out.text == CODE and out.meta()["header_chars"] == 20
     unchanged = clean_github(doc("a.py"), CFG)
     assert unchanged == doc("a.py")  # nothing stripped: the very same document
-    off = clean_github(doc("a.py", "# Copyright 2024 A\n" + CODE), dataclasses.replace(CFG, strip_license_headers=False))
+    off = clean_github(doc("a.py", "# Copyright 2024 A\n" + CODE),
+                       dataclasses.replace(CFG, strip_license_headers=False))
     assert off.text.startswith("# Copyright")
 
 

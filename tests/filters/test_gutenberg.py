@@ -203,7 +203,8 @@ def assert_no_boilerplate(body: str) -> None:
         assert needle not in upper, needle
 
 
-@pytest.mark.parametrize("text", [MODERN, OLDER, SMALL_PRINT_1993, SMALL_PRINT_2000], ids=["modern", "older", "1993", "2000"])
+@pytest.mark.parametrize("text", [MODERN, OLDER, SMALL_PRINT_1993, SMALL_PRINT_2000],
+                         ids=["modern", "older", "1993", "2000"])
 def test_each_style_leaves_exactly_the_body(text):
     body, meta = strip_gutenberg(text)
     assert body == BODY
@@ -214,7 +215,8 @@ def test_each_style_leaves_exactly_the_body(text):
 def test_marker_without_spaces():
     text = MODERN.replace("*** START OF THE PROJECT GUTENBERG EBOOK THE MILL ***",
                           "***START OF THE PROJECT GUTENBERG EBOOK THE MILL***")
-    text = text.replace("*** END OF THE PROJECT GUTENBERG EBOOK THE MILL ***", "***END OF THE PROJECT GUTENBERG EBOOK THE MILL***")
+    text = text.replace("*** END OF THE PROJECT GUTENBERG EBOOK THE MILL ***",
+                        "***END OF THE PROJECT GUTENBERG EBOOK THE MILL***")
     assert stripped(text) == BODY
 
 
@@ -241,7 +243,8 @@ def test_header_stripped_footer_kept():
     text = "Title: The Mill\n\nAuthor: Ann Example\n\n" + MODERN[MODERN.index(BODY):]
     body, meta = strip_gutenberg(text)
     assert body == BODY
-    assert (meta["title"], meta["author"], meta["had_header"], meta["had_footer"]) == ("The Mill", "Ann Example", False, True)
+    assert (meta["title"], meta["author"], meta["had_header"], meta["had_footer"]) == (
+        "The Mill", "Ann Example", False, True)
 
 
 def test_licence_without_any_end_line_is_still_cut():
@@ -291,7 +294,8 @@ def test_book_words_that_look_like_credits_stay():
 
 
 def test_only_credits_right_after_the_marker_are_cut():
-    text = OLDER.replace("Produced by Jane", "Transcribed from the 1908 edition by David\nPrice.\n\nProduced by Jane", 1)
+    text = OLDER.replace("Produced by Jane", "Transcribed from the 1908 edition by David\nPrice.\n\nProduced by Jane",
+                         1)
     assert stripped(text) == BODY
 
 
@@ -338,5 +342,6 @@ def test_banner_forms(banner, title, author):
 
 
 def test_fields_win_over_the_banner():
-    meta = header_metadata(["The Project Gutenberg EBook of Short Name, by A. B.", "", "Title: Long Name", "Author: C. D."])
+    meta = header_metadata(["The Project Gutenberg EBook of Short Name, by A. B.", "", "Title: Long Name",
+                            "Author: C. D."])
     assert (meta["title"], meta["author"]) == ("Long Name", "C. D.")

@@ -32,7 +32,8 @@ class JobRun:
     seconds: float
 
     def explain(self) -> str:
-        return f"corral {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-6000:]}"
+        return (f"corral {' '.join(self.args)} -> {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n"
+                f"--- stderr\n{self.stderr[-6000:]}")
 
 
 @dataclasses.dataclass

@@ -148,4 +148,5 @@ def test_nothing_is_written_outside_out_and_tmpdir(source_run, source):
     run = source_run(source)
     assert run.changes == {"input": [], "cwd": [], "home": [], "models": [], "parent of OUT": []}
     assert run.tmp_left == [], "the job leaves its temporary files behind"
-    assert sorted(p.name for p in run.out.iterdir()) == sorted(["config.json", "dropped", "manifest.json", source, "stats.json"])
+    assert sorted(p.name for p in run.out.iterdir()) == sorted(
+        ["config.json", "dropped", "manifest.json", source, "stats.json"])

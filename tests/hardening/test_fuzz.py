@@ -42,11 +42,12 @@ FUZZ = settings(max_examples=300, deadline=datetime.timedelta(seconds=2), derand
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FEW = settings(FUZZ, max_examples=100)
 _TMP = tempfile.mkdtemp(prefix="corral-fuzz-")
+_SHORT_TEXT = st.text(max_size=12)
 atexit.register(shutil.rmtree, _TMP, True)
 set_hypothesis_home_dir(os.path.join(_TMP, "hypothesis"))  # its caches too stay out of the repository
 
 
-def fragments(*pieces: str, alphabet: st.SearchStrategy[str] = st.text(max_size=12)) -> st.SearchStrategy[str]:
+def fragments(*pieces: str, alphabet: st.SearchStrategy[str] = _SHORT_TEXT) -> st.SearchStrategy[str]:
     """Text made of the format's own tokens mixed with arbitrary text: reaches the parser's corners."""
     return st.lists(st.one_of(st.sampled_from(pieces), alphabet), max_size=40).map("".join)
 
@@ -81,7 +82,8 @@ def test_parse_c4_line(raw):
 
 
 @FEW
-@given(st.lists(st.one_of(st.binary(max_size=80), JSONISH.map(str.encode)), max_size=8), st.booleans(), st.integers(0, 400))
+@given(st.lists(st.one_of(st.binary(max_size=80), JSONISH.map(str.encode)), max_size=8), st.booleans(),
+       st.integers(0, 400))
 def test_parse_c4_file(lines, gzipped, cut):
     data = b"\n".join(lines)
     if gzipped:
@@ -92,20 +94,24 @@ def test_parse_c4_file(lines, gzipped, cut):
 # --- Common Crawl: WARC records and payloads ------------------------------------------------------------
 def warc_record(draw_length: int | None, kind: str, block: bytes, headers: str) -> bytes:
     length = len(block) if draw_length is None else draw_length
-    return (f"WARC/1.0\r\nWARC-Type: {kind}\r\n{headers}Content-Length: {length}\r\n\r\n").encode("utf-8", "surrogatepass") + block + b"\r\n\r\n"
+    return (f"WARC/1.0\r\nWARC-Type: {kind}\r\n{headers}Content-Length: {length}\r\n\r\n").encode(
+        "utf-8", "surrogatepass") + block + b"\r\n\r\n"
 
 
 HTTP_BLOCKS = st.one_of(
     st.binary(max_size=200),
     st.tuples(st.sampled_from(["200 OK", "404 Not Found", "abc", ""]),
-              st.sampled_from(["Content-Type: text/html", "Content-Type: text/html; charset=cp1251", "Content-Encoding: gzip",
+              st.sampled_from(["Content-Type: text/html", "Content-Type: text/html; charset=cp1251",
+                               "Content-Encoding: gzip",
                                "Transfer-Encoding: chunked", "Content-Type: image/png", "Content-Encoding: br", ""]),
               st.binary(max_size=200)).map(lambda t: f"HTTP/1.1 {t[0]}\r\n{t[1]}\r\n\r\n".encode() + t[2]),
 )
 RECORDS = st.builds(
-    warc_record, st.one_of(st.none(), st.integers(0, 400)), st.sampled_from(["response", "conversion", "warcinfo", "request", "x"]),
+    warc_record, st.one_of(st.none(), st.integers(0, 400)),
+                    st.sampled_from(["response", "conversion", "warcinfo", "request", "x"]),
     HTTP_BLOCKS, fragments("WARC-Target-URI: <https://a.example/>\r\n", "WARC-Record-ID: <urn:uuid:1>\r\n",
-                           "Content-Type: application/http; msgtype=response\r\n", "WARC-Date: 2020-01-01T00:00:00Z\r\n",
+                           "Content-Type: application/http; msgtype=response\r\n",
+                           "WARC-Date: 2020-01-01T00:00:00Z\r\n",
                            ": \r\n", " folded\r\n", "X: y\r\n"))
 
 
@@ -129,14 +135,16 @@ def test_http_payloads(block):
 
 
 @FUZZ
-@given(st.binary(max_size=300), st.sampled_from([None, "utf-8", "cp1252", "shift_jis", "nonsense", "utf-16"]), st.booleans())
+@given(st.binary(max_size=300), st.sampled_from([None, "utf-8", "cp1252", "shift_jis", "nonsense", "utf-16"]),
+       st.booleans())
 def test_decode_payload(data, charset, html):
     text, codec = decode_payload(data, charset, html)
     assert isinstance(text, str) and isinstance(codec, str)
 
 
-HTML = fragments("<p>", "</p>", "<div>", "<script>", "</script>", "<pre><code>", "</code></pre>", "<a href='x'>", "</a>",
-                 "<li>", "<ol start='x'>", "<table><tr><td>", "&amp;", "&#xD800;", "&#0;", "<!--", "-->", "<br/>", "<", ">")
+HTML = fragments("<p>", "</p>", "<div>", "<script>", "</script>", "<pre><code>", "</code></pre>", "<a href='x'>",
+                 "</a>", "<li>", "<ol start='x'>", "<table><tr><td>", "&amp;", "&#xD800;", "&#0;", "<!--", "-->",
+                 "<br/>", "<", ">")
 
 
 @FUZZ
@@ -147,9 +155,9 @@ def test_html_to_text(html):
 
 
 # --- Wikipedia ------------------------------------------------------------------------------------------
-WIKITEXT = fragments("[[", "]]", "{{", "}}", "{|", "|}", "|", "'''", "''", "<ref>", "</ref>", "<ref name=a/>", "<!--", "-->",
-                     "== H ==", "\n", "[http://a.example x]", "[[File:x.png|thumb|cap]]", "[[Category:X]]", "<nowiki>",
-                     "&nbsp;", "&#0;", "#REDIRECT [[X]]", "<math>", "</math>", "__TOC__", "*", "#", ":")
+WIKITEXT = fragments("[[", "]]", "{{", "}}", "{|", "|}", "|", "'''", "''", "<ref>", "</ref>", "<ref name=a/>", "<!--",
+                     "-->", "== H ==", "\n", "[http://a.example x]", "[[File:x.png|thumb|cap]]", "[[Category:X]]",
+                     "<nowiki>", "&nbsp;", "&#0;", "#REDIRECT [[X]]", "<math>", "</math>", "__TOC__", "*", "#", ":")
 
 
 @FUZZ
@@ -159,35 +167,42 @@ def test_wikitext_to_text(text, prefixes):
 
 
 PAGE_LINES = fragments("<mediawiki>\n", "<siteinfo><dbname>enwiki</dbname></siteinfo>\n", "  <page>\n", "  </page>\n",
-                       "<title>T</title>\n", "<ns>0</ns>\n", "<ns>x</ns>\n", "<id>1</id>\n", "<id>2</id>\n", "<revision>",
+                       "<title>T</title>\n", "<ns>0</ns>\n", "<ns>x</ns>\n", "<id>1</id>\n", "<id>2</id>\n",
+                       "<revision>",
                        "</revision>\n", "<text>", "</text>", "&amp;", "&#xD800;", "<", "\n", "</mediawiki>\n")
 
 
 @FEW
-@given(st.one_of(PAGE_LINES.map(str.encode), st.binary(max_size=300)), st.sampled_from(["enwiki-f.xml", "enwiki-f.xml.bz2"]))
+@given(st.one_of(PAGE_LINES.map(str.encode), st.binary(max_size=300)),
+       st.sampled_from(["enwiki-f.xml", "enwiki-f.xml.bz2"]))
 def test_wiki_page_splitter(data, name):
     if name.endswith(".bz2"):
         import bz2
 
         data = bz2.compress(data)[: max(len(data) // 2, 10)] if len(data) % 2 else bz2.compress(data)
-    assert_records(list(parse_wikipedia_file(as_file(data, name), name, dataclasses.replace(CFG.wikipedia, max_page_bytes=2000))))
+    assert_records(list(parse_wikipedia_file(as_file(data, name), name,
+                                             dataclasses.replace(CFG.wikipedia, max_page_bytes=2000))))
 
 
 # --- StackExchange --------------------------------------------------------------------------------------
-ROWS = fragments('<?xml version="1.0" encoding="utf-8"?>\n', "<posts>\n", "</posts>\n", '  <row Id="1" PostTypeId="1" Score="2" Body="&lt;p&gt;q&lt;/p&gt;" />\n',
-                 '  <row Id="2" PostTypeId="2" ParentId="1" Score="x" />\n', '  <row Id="3" PostTypeId="2" ParentId="1" Score="1" Body="a" />\n',
+ROWS = fragments('<?xml version="1.0" encoding="utf-8"?>\n', "<posts>\n", "</posts>\n",
+                 '  <row Id="1" PostTypeId="1" Score="2" Body="&lt;p&gt;q&lt;/p&gt;" />\n',
+                 '  <row Id="2" PostTypeId="2" ParentId="1" Score="x" />\n',
+                 '  <row Id="3" PostTypeId="2" ParentId="1" Score="1" Body="a" />\n',
                  "  <row Id=4 />\n", '<row Id="5" PostTypeId="1" Score="1" Body="cut', "\n", "&#xD800;", "\xff")
 
 
 @FUZZ
 @given(st.one_of(ROWS.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=300)))
 def test_stackexchange_rows(data):
-    assert_records(list(parse_posts_xml(io.BufferedReader(io.BytesIO(data)), "s.example.com/Posts.xml", "s.example.com")),
+    assert_records(list(parse_posts_xml(io.BufferedReader(io.BytesIO(data)), "s.example.com/Posts.xml",
+                                        "s.example.com")),
                    (Post, Dropped))
 
 
 # --- GitHub ---------------------------------------------------------------------------------------------
-LICENSE = fragments("Permission is hereby granted, free of charge, to any person obtaining a copy", "GNU General Public License",
+LICENSE = fragments("Permission is hereby granted, free of charge, to any person obtaining a copy",
+                    "GNU General Public License",
                     "version 2", "version 3", "or (at your option) any later version", "Apache License", "Version 2.0",
                     "Redistribution and use in source and binary forms", "Neither the name", "Creative Commons",
                     "Attribution 4.0", "LLAMA 2 COMMUNITY LICENSE", "\n", ".", ",")
@@ -201,11 +216,13 @@ def test_license_detection(text, texts):
 
 
 SOURCE_CODE = fragments("#", "//", "/*", "*/", '"""', "Copyright (c) 2020", "SPDX-License-Identifier: MIT", "License",
-                        "#!/usr/bin/env python\n", "\n", "    ", "def f():", "x" * 120, "\t", "\x00", "-*- coding: utf-8 -*-")
+                        "#!/usr/bin/env python\n", "\n", "    ", "def f():", "x" * 120, "\t", "\x00",
+                        "-*- coding: utf-8 -*-")
 
 
 @FUZZ
-@given(SOURCE_CODE, st.sampled_from(["a.py", "b.c", "vendor/x.js", "Makefile", "x.min.js", "LICENSE", "a.rs", "package-lock.json"]))
+@given(SOURCE_CODE,
+       st.sampled_from(["a.py", "b.c", "vendor/x.js", "Makefile", "x.min.js", "LICENSE", "a.rs", "package-lock.json"]))
 def test_clean_github(text, path):
     doc = Document(id=f"r/{path}", source="github", text=text, metadata=f'{{"path": "{path}"}}')
     assert_records([clean_github(doc, CFG.github)])

@@ -111,7 +111,8 @@ def test_corpus_killed_twice_then_resumed_is_byte_identical(tmp_path, replicated
     reference, reference_run = uninterrupted
     sandbox = Sandbox(tmp_path)
     out = tmp_path / "out"
-    args = ["corpus", "--input", str(replicated_input), "--output", str(out), "--set", f"models.dir={sample_models}", *SHARDS]
+    args = ["corpus", "--input", str(replicated_input), "--output", str(out), "--set", f"models.dir={sample_models}",
+            *SHARDS]
     killed_early: list[bool] = []
     with ShardWatcher(out) as watcher:
         # Once while reading (before any shard), once as the first shard appears, then to the end.
@@ -146,7 +147,8 @@ def test_tokenize_killed_then_resumed_is_byte_identical(tmp_path, uninterrupted)
     killed_early: list[bool] = []
     tokens = tmp_path / "b" / "tokens"
     with ShardWatcher(tokens) as watcher:
-        killed = run_cli(sandbox, args("b"), on_start=kill_at_first_shard(watcher, killed_early, tokens / "manifest.json"))
+        killed = run_cli(sandbox, args("b"),
+                         on_start=kill_at_first_shard(watcher, killed_early, tokens / "manifest.json"))
         resumed = run_cli(sandbox, args("b"))
     assert killed.returncode == -signal.SIGKILL, killed.explain()
     assert killed_early == [True], "the job finished before it could be killed part way"

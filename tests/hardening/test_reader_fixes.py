@@ -69,7 +69,8 @@ def _read(parse, path=__file__, rel="r"):
 
 def test_read_net_escapes_names_drops_broken_text_and_counts_empty_files():
     def parse(path, rel, cfg):
-        yield Document(id="a\udcff", source="c4", text="fine", metadata=json.dumps({"file": "x\udcff"}, ensure_ascii=False))
+        yield Document(id="a\udcff", source="c4", text="fine",
+                       metadata=json.dumps({"file": "x\udcff"}, ensure_ascii=False))
         yield Document(id="b", source="c4", text="half \ud800 pair")
 
     named, broken = _read(parse)
@@ -84,7 +85,8 @@ def test_read_net_escapes_names_drops_broken_text_and_counts_empty_files():
 # --- C4 -------------------------------------------------------------------------------------------------
 def test_c4_line_cap_bom_surrogates_and_gzip_member_resync(tmp_path):
     good = b'{"text": "A line."}\n'
-    data = b"\xef\xbb\xbf" + good + b'{"text": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n' + b'{"text": "\\udc00"}\n' + good
+    data = (b"\xef\xbb\xbf" + good + b'{"text": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n'
+            + b'{"text": "\\udc00"}\n' + good)
     path = tmp_path / "a.jsonl"
     path.write_bytes(data)
     assert reasons(parse_c4_file(str(path), "a", CFG.c4)) == ["kept", "too_large", "parse_error", "kept"]
@@ -97,7 +99,8 @@ def test_c4_line_cap_bom_surrogates_and_gzip_member_resync(tmp_path):
 # --- Common Crawl ---------------------------------------------------------------------------------------
 def test_content_length_past_the_end_of_the_file_keeps_the_records_inside_it(tmp_path):
     body = b"Some text of a page that is long enough.\n" * 3
-    data = conversion("keepa") + record("conversion", "https://x.example/", body, "text/plain", 10_000) + conversion("keepb")
+    data = (conversion("keepa") + record("conversion", "https://x.example/", body, "text/plain", 10_000)
+            + conversion("keepb"))
     path = tmp_path / "f.warc"
     path.write_bytes(data)
     out = list(parse_commoncrawl_file(str(path), "f.warc", CFG.commoncrawl))
@@ -151,13 +154,14 @@ def test_github_tar_bz2_is_an_input_and_odd_member_names_are_escaped(tmp_path):
 def test_github_corrupt_zip_member_and_unsafe_members(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in (("r/LICENSE", MIT), ("r/a.py", "a = 1\n"), ("r/b.py", "b" * 80 + "\n"), ("r/c.py", "c = 1\n"),
+        for name, data in (("r/LICENSE", MIT), ("r/a.py", "a = 1\n"), ("r/b.py", "b" * 80 + "\n"),
+                           ("r/c.py", "c = 1\n"),
                            ("r/../up.py", "x\n")):
             archive.writestr(name, data)
     path = tmp_path / "o__r.zip"
     path.write_bytes(buffer.getvalue().replace(b"b" * 80, b"B" * 80, 1))
     out = list(parse_github_file(str(path), path.name, CFG.github))
-    assert [(i, r) for i, r in zip(ids(out), reasons(out))] == [
+    assert [(i, r) for i, r in zip(ids(out), reasons(out), strict=True)] == [
         ("o/r#unsafe-members", "unsafe_archive"), ("o/r/LICENSE", "kept"), ("o/r/a.py", "kept"),
         ("o/r/b.py", "parse_error"), ("o/r/c.py", "kept")]
 
@@ -165,7 +169,8 @@ def test_github_corrupt_zip_member_and_unsafe_members(tmp_path):
 # --- ArXiv ----------------------------------------------------------------------------------------------
 def test_arxiv_refused_members_are_one_record_beside_the_submission(tmp_path):
     tex = b"\\documentclass{article}\\begin{document}\\section{A}Words here.\\end{document}"
-    tar = tar_bytes([(tar_info("main.tex", len(tex)), tex), (tar_info("link.tex", 0, tarfile.SYMTYPE, "/etc/passwd"), None)])
+    tar = tar_bytes([(tar_info("main.tex", len(tex)), tex),
+                     (tar_info("link.tex", 0, tarfile.SYMTYPE, "/etc/passwd"), None)])
     path = tmp_path / "2101.00001.tar.gz"
     path.write_bytes(gzip.compress(tar))
     out = list(parse_arxiv_file(str(path), path.name, CFG.arxiv))
@@ -186,7 +191,8 @@ def test_posts_xml_resumes_after_a_broken_row():
 def test_worker_errors_are_user_errors_only_when_plain_value_errors():
     assert worker_user_error(ValueError("model is damaged: run `make models`")) == "model is damaged: run `make models`"
     assert worker_user_error(UnicodeEncodeError("utf-8", "x", 0, 1, "bad")) is None  # a bug, not the user's
-    wrapped = RuntimeError("Pipeline failed:\nTraceback (most recent call last):\n  ...\nValueError: bad model [while running 'X']")
+    wrapped = RuntimeError("Pipeline failed:\nTraceback (most recent call last):\n  ...\nValueError: bad model [while "
+                           "running 'X']")
     assert worker_user_error(wrapped) == "bad model [while running 'X']"
     with pytest.raises(launch.JobError):
         launch.run_job(launch.beam_options([]), lambda p: p | beam.Create([1]) | beam.Map(lambda x: x.nope))
@@ -204,5 +210,6 @@ def test_a_model_that_cannot_load_is_a_user_error():
     def damaged():
         raise RuntimeError("bad magic")
 
-    with pytest.raises(ValueError, match=r"cannot load the model from m.bin \(RuntimeError: bad magic\): run `make models` again"):
+    with pytest.raises(ValueError,
+                       match=r"cannot load the model from m.bin \(RuntimeError: bad magic\): run `make models` again"):
         load_model("the model", "m.bin", damaged)

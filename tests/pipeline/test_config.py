@@ -21,7 +21,8 @@ def test_llama_preset_has_paper_settings():
     # LLaMA Table 1: the full-scale preset reads all seven sources.
     assert set(cfg.sources) == {"commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange"}
     assert cfg.stackexchange.top_sites == 28 and cfg.stackexchange.min_answers == 0
-    assert (cfg.github.min_alnum_fraction, cfg.github.min_alpha_per_token, cfg.github.raw_exact_dedup) == (0.25, 1.5, True)
+    assert (cfg.github.min_alnum_fraction, cfg.github.min_alpha_per_token, cfg.github.raw_exact_dedup) == (
+        0.25, 1.5, True)
 
 
 def test_overrides_are_typed():
@@ -57,7 +58,7 @@ def test_yaml_file_and_frozen(tmp_path):
     path.write_text("c4:\n  min_sentences: 2\n")
     cfg = load_config(str(path))
     assert cfg.c4.min_sentences == 2
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.c4.min_sentences = 3  # frozen
 
 
@@ -79,7 +80,8 @@ def test_local_paths_are_made_absolute_and_uris_pass_through(tmp_path, monkeypat
     cfg = absolute_paths(load_config("sample", ["input=raw", "output=gs://bucket/corpus", "models.dir=../models",
                                                 "c4.badwords_file=words.txt", "tokens.dir=hdfs://nn/tokens"]))
     assert cfg.input == str(tmp_path / "raw") and cfg.models.dir == str(tmp_path.parent / "models")
-    assert cfg.c4.badwords_file == str(tmp_path / "words.txt") and cfg.tokenizer.dir == str(tmp_path / "out" / "tokenizer")
+    assert (cfg.c4.badwords_file == str(tmp_path / "words.txt")
+            and cfg.tokenizer.dir == str(tmp_path / "out" / "tokenizer"))
     assert cfg.output == "gs://bucket/corpus" and cfg.tokens.dir == "hdfs://nn/tokens"
     assert cfg.models.wikipedia_corpus == ""  # unset stays unset
     assert absolute_paths(load_config("sample")).c4.badwords_file is None
@@ -100,6 +102,7 @@ def test_every_path_key_is_made_absolute():
 
     walk(CorpusConfig)
     path_words = ("dir", "file", "input", "output", "corpus", "path")
-    path_like = {key for key, tp in fields.items() if tp in (str, str | None) and key.rsplit(".", 1)[-1].endswith(path_words)}
+    path_like = {key for key, tp in fields.items() if tp in (str, str | None)
+                 and key.rsplit(".", 1)[-1].endswith(path_words)}
     assert path_like <= set(PATH_KEYS), f"add {sorted(path_like - set(PATH_KEYS))} to pipeline.core.config.PATH_KEYS"
     assert set(PATH_KEYS) <= set(fields)

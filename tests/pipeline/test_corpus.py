@@ -106,7 +106,8 @@ def test_user_errors_are_one_line_exit_2(args, message, tmp_path):
 
 
 def test_missing_models_name_make_models(tmp_path):
-    result = _cli("corpus", "--input", str(SAMPLE), "--output", str(tmp_path / "o"), "--set", f"models.dir={tmp_path / 'none'}")
+    result = _cli("corpus", "--input", str(SAMPLE), "--output", str(tmp_path / "o"), "--set",
+                  f"models.dir={tmp_path / 'none'}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "run `make models`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 

@@ -21,7 +21,8 @@ PAGE = """  <page><title>{title}</title><ns>0</ns><id>{id}</id>
     <revision><id>{id}0</id><timestamp>2024-01-01T00:00:00Z</timestamp><model>wikitext</model>
       <text xml:space="preserve">{text}</text></revision></page>
 """
-CITING = ("The harbour was rebuilt.&lt;ref&gt;{{cite web |url=https://www.example.org/harbour/ |title=Harbour}}&lt;/ref&gt;",
+CITING = ("The harbour was rebuilt.&lt;ref&gt;{{cite web |url=https://www.example.org/harbour/ "
+          "|title=Harbour}}&lt;/ref&gt;",
           "See [http://news.example.com/story?id=5 the story] and http://example.net/page.")
 PAGES = {  # crawled URL -> page text; the first two are cited above (other scheme, www. and slash aside)
     url: " ".join([text] * 20)  # longer than the 300 characters CCNet's reader keeps
@@ -86,7 +87,8 @@ def test_too_few_cited_pages_stop_make_models_with_one_line(tmp_path: Path, caps
     from pipeline.cli import main
 
     root, models_dir = _input(tmp_path / "input"), tmp_path / "models"
-    argv = ["models", "--input", str(root), "--set", f"models.dir={models_dir}", "--set", "models.ref_wikipedia_positives=false"]
+    argv = ["models", "--input", str(root), "--set", f"models.dir={models_dir}", "--set",
+            "models.ref_wikipedia_positives=false"]
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1

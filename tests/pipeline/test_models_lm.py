@@ -21,7 +21,12 @@ from pipeline.core.config import ModelsConfig, WikipediaConfig
 from pipeline.core.document import ARROW_SCHEMA, Document, documents_to_table
 from pipeline.jobs import models_lm
 from pipeline.jobs.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
-from tests.filters.test_perplexity import SPAM, TINY_CFG, english_like, kenlm_binaries, tiny_model  # noqa: F401 (fixtures)
+from tests.filters import test_perplexity
+from tests.filters.test_perplexity import SPAM, TINY_CFG, english_like
+
+# The perplexity tests' session fixtures, bound here under their own names so that pytest finds them.
+kenlm_binaries = test_perplexity.kenlm_binaries
+tiny_model = test_perplexity.tiny_model
 
 ENWIKI = "wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 CC_WARC = "commoncrawl/CC-MAIN-2020-34_sample.warc.gz"
@@ -220,7 +225,8 @@ def _oracle_sample(lines: list[str], max_lines: int, max_chars: int, seed: int) 
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 18])
-def test_sample_lines_matches_its_definition_whatever_the_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int):
+def test_sample_lines_matches_its_definition_whatever_the_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                chunk: int):
     monkeypatch.setattr(models_lm, "SAMPLE_CHUNK_LINES", chunk)
     lines = [f"line {i} " + "x" * (i * 7 % 23) for i in range(300)]
     lines[5] = "é" * (models_lm.SP_MAX_SENTENCE_BYTES // 2 + 1)  # too many bytes: SentencePiece skips it

@@ -150,7 +150,8 @@ def test_heldout_figures_are_measured_on_pages_kept_out_of_training(tmp_path):
 
 def test_a_page_given_twice_is_one_example_so_never_both_trained_on_and_held_out(tmp_path):
     cited, negatives = _docs(_ENCYCLOPEDIC, 40, 21), _docs(_SPAM, 40, 22)
-    card = train_reference_classifier(cited + cited, [], negatives + negatives[:10], tmp_path / "m.bin", _cfg(ref_epochs=2))
+    card = train_reference_classifier(cited + cited, [], negatives + negatives[:10], tmp_path / "m.bin",
+                                      _cfg(ref_epochs=2))
     assert card["positives_cited"] == card["negatives"] == min(_distinct(cited), _distinct(negatives))
     assert card["duplicates_skipped"] == (80 - _distinct(cited)) + (50 - _distinct(negatives))
 
@@ -182,7 +183,8 @@ def test_wikipedia_fills_up_the_positives_when_allowed(tmp_path):
 def test_too_few_cited_pages_stop_with_one_line_naming_the_setting(tmp_path):
     cfg = _cfg(ref_min_positives=40, ref_epochs=2)
     with pytest.raises(ValueError) as err:
-        train_reference_classifier(_docs(_ENCYCLOPEDIC, 5, 4), _no_iteration(), _docs(_SPAM, 60, 5), tmp_path / "m.bin", cfg)
+        train_reference_classifier(_docs(_ENCYCLOPEDIC, 5, 4), _no_iteration(), _docs(_SPAM, 60, 5), tmp_path / "m.bin",
+                                   cfg)
     message = str(err.value)
     assert "\n" not in message
     assert "found 5 CommonCrawl pages cited by Wikipedia" in message
@@ -265,8 +267,8 @@ def test_two_examples_per_class_train(tmp_path):
 def _pairwise_auc(scores, labels) -> float:
     """The definition, by brute force: over all (positive, negative) pairs, 1 when the positive
     scores higher, 1/2 on a tie."""
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
     wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
 

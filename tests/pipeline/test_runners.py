@@ -34,18 +34,21 @@ VOCAB = "tokenizer.vocab_size=800"
 
 def _tree(root: Path) -> dict[str, bytes]:
     """Every file's bytes; config.json names the output folder and its launcher's defaults, so it is left out."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "config.json"}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            and p.name != "config.json"}
 
 
 def _run_jobs(cwd: Path, models: str, tokenizer: str, flags: list[str], monkeypatch) -> dict[str, dict[str, bytes]]:
     """`corral corpus` then `corral tokenize` launched from `cwd`, every path relative to it."""
     monkeypatch.chdir(cwd)
     rel = lambda path: os.path.relpath(path, cwd)  # noqa: E731
-    assert main(["corpus", "--input", rel(SAMPLE), "--output", "corpus", "--set", f"models.dir={rel(models)}", *flags]) == 0
+    assert main(["corpus", "--input", rel(SAMPLE), "--output", "corpus", "--set", f"models.dir={rel(models)}",
+                 *flags]) == 0
     corpus = _tree(cwd / "corpus")
     assert main(["tokenize", "--corpus", "corpus", "--output", "tokens", "--set", f"tokenizer.dir={rel(tokenizer)}",
                  "--set", VOCAB, *flags]) == 0
-    return {"corpus": corpus, "tokens": _tree(cwd / "tokens"), "stats": {"stats.json": (cwd / "corpus" / "stats.json").read_bytes()}}
+    return {"corpus": corpus, "tokens": _tree(cwd / "tokens"),
+            "stats": {"stats.json": (cwd / "corpus" / "stats.json").read_bytes()}}
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +56,14 @@ def reference(sample_models, tmp_path_factory) -> tuple[dict, str]:
     """The default runner's outputs, with absolute paths; and the tokenizer it trained, which the
     other runs reuse (the tokenize job trains only when none exists)."""
     work = tmp_path_factory.mktemp("reference")
-    assert main(["corpus", "--input", str(SAMPLE), "--output", str(work / "corpus"), "--set", f"models.dir={sample_models}"]) == 0
+    assert main(["corpus", "--input", str(SAMPLE), "--output", str(work / "corpus"), "--set",
+                 f"models.dir={sample_models}"]) == 0
     corpus = _tree(work / "corpus")
     tokenizer = str(work / "tokenizer")
     assert main(["tokenize", "--corpus", str(work / "corpus"), "--output", str(work / "tokens"),
                  "--set", f"tokenizer.dir={tokenizer}", "--set", VOCAB]) == 0
-    outputs = {"corpus": corpus, "tokens": _tree(work / "tokens"), "stats": {"stats.json": (work / "corpus" / "stats.json").read_bytes()}}
+    outputs = {"corpus": corpus, "tokens": _tree(work / "tokens"),
+               "stats": {"stats.json": (work / "corpus" / "stats.json").read_bytes()}}
     return outputs, tokenizer
 
 
@@ -73,7 +78,8 @@ def test_relative_paths_give_the_same_output_as_absolute(reference, sample_model
     expected, tokenizer = reference
     _assert_same(_run_jobs(tmp_path, sample_models, tokenizer, [], monkeypatch), expected)
     config = json.loads((tmp_path / "corpus" / "config.json").read_text())  # the paths the workers were given
-    assert (config["input"], config["output"], config["models"]["dir"]) == (str(SAMPLE), str(tmp_path / "corpus"), sample_models)
+    assert (config["input"], config["output"], config["models"]["dir"]) == (str(SAMPLE), str(tmp_path / "corpus"),
+                                                                            sample_models)
 
 
 def test_two_workers_give_the_same_output(reference, sample_models, tmp_path, monkeypatch):
@@ -107,9 +113,10 @@ class _Services:
         """Starts `command` in a new empty folder root/name, in a session of its own; returns the folder."""
         folder = self._root / name
         folder.mkdir()
-        log = open(folder / "log.txt", "wb")
-        self._procs.append((name, log, subprocess.Popen(command, cwd=folder, env=_env(), stdout=log, stderr=subprocess.STDOUT,
-                                                        stdin=subprocess.DEVNULL, start_new_session=True)))
+        log = open(folder / "log.txt", "wb")  # noqa: SIM115 - stays open while the service runs; stop() closes it
+        self._procs.append((name, log, subprocess.Popen(command, cwd=folder, env=_env(), stdout=log,
+                                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                        start_new_session=True)))
         return folder
 
     def wait(self, what: str, ready: Callable[[], bool], timeout: float = 60) -> None:
@@ -121,7 +128,8 @@ class _Services:
             time.sleep(0.2)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {name}\n{(self._root / name / 'log.txt').read_text(errors='replace')[-3000:]}" for name, _, _ in self._procs)
+        return "\n".join(f"--- {name}\n{(self._root / name / 'log.txt').read_text(errors='replace')[-3000:]}"
+                         for name, _, _ in self._procs)
 
     def stop(self) -> None:
         """SIGTERM to each process group (the pool's SDK workers, dask's worker processes), then SIGKILL."""
@@ -163,11 +171,13 @@ def test_portable_runner_with_worker_pool_elsewhere(reference, sample_models, tm
     expected, tokenizer = reference
     pool_port = _free_port()
     with _services(tmp_path) as services:
-        job_server = services.start("job-server", [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
+        job_server = services.start("job-server",
+                                    [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
                                                    "--port", "0", "--port_file", "port"])
         services.start("worker-pool", [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
                                        f"--service_port={pool_port}"])
-        services.wait("job server", lambda: (job_server / "port").is_file() and (job_server / "port").read_text().strip() != "")
+        services.wait("job server",
+                      lambda: (job_server / "port").is_file() and (job_server / "port").read_text().strip() != "")
         job_port = int((job_server / "port").read_text())
         services.wait("job server port", _accepts(job_port))
         services.wait("worker pool", _accepts(pool_port))
@@ -246,7 +256,8 @@ def test_dask_runner_semantics(dask_cluster, tmp_path):
             (tmp_path / name).write_text(repr(sorted(values)))
         return f"Write{name}" >> beam.Map(write)
 
-    options = PipelineOptions(flags=["--runner=pipeline.launch.runners.DaskRunner", f"--dask_client_address={dask_cluster}"])
+    options = PipelineOptions(flags=["--runner=pipeline.launch.runners.DaskRunner",
+                                     f"--dask_client_address={dask_cluster}"])
     with beam.Pipeline(options=options) as p:
         numbers = p | beam.Create(list(range(10))) | beam.Reshuffle()
         split = numbers | beam.ParDo(_SplitOddEven()).with_outputs("odd", main="even")
@@ -256,7 +267,8 @@ def test_dask_runner_semantics(dask_cluster, tmp_path):
         _ = total | "TotalList" >> beam.Map(lambda t: [t]) | sink("total")
         size = numbers | "Size" >> beam.combiners.Count.Globally()
         _ = (p | "Keys" >> beam.Create(["a", "b"])
-             | "WithSize" >> beam.Map(lambda k, n, evens: (k, n, len(evens)), beam.pvalue.AsSingleton(size), beam.pvalue.AsList(split.even))
+             | "WithSize" >> beam.Map(lambda k, n, evens: (k, n, len(evens)), beam.pvalue.AsSingleton(size),
+                                      beam.pvalue.AsList(split.even))
              | "Pairs" >> beam.combiners.ToList() | sink("side"))
     assert (tmp_path / "even").read_text() == "[0, 2, 4, 6, 8]"
     assert (tmp_path / "odd").read_text() == "[1, 3, 5, 7, 9]"
@@ -301,7 +313,8 @@ def test_dask_partitions_stay_bounded_through_iterated_joins():
 
 def test_workers_flags():
     assert engine_flags(1, ["--x=1"]) == ["--x=1"]
-    assert engine_flags(3, []) == ["--runner=FnApiRunner", "--direct_num_workers=3", "--direct_running_mode=multi_processing"]
+    assert engine_flags(3, []) == ["--runner=FnApiRunner", "--direct_num_workers=3",
+                                   "--direct_running_mode=multi_processing"]
     with pytest.raises(ValueError, match="at least 1"):
         engine_flags(0, [])
     with pytest.raises(ValueError, match="cannot be combined with --runner=PortableRunner"):
@@ -315,7 +328,7 @@ def test_workers_flags():
 
 
 def test_workers_flag_errors_are_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "tokenize", "--corpus", str(tmp_path), "--workers", "2",
-                             "--runner=PortableRunner"], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "tokenize", "--corpus", str(tmp_path), "--workers",
+                             "2", "--runner=PortableRunner"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot be combined with --runner=PortableRunner" in result.stderr

@@ -26,7 +26,8 @@ def test_read_files_routes_and_survives_a_failing_file(tmp_path):
     files = [(str(tmp_path / "p1"), "good"), (str(tmp_path / "p2"), "broken")]
     with TestPipeline() as p:
         out = p | beam.Create(files) | _ReadTest(cfg=None)
-        assert_that(out.kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["good:1", "good:3", "broken:1"]), label="kept")
+        assert_that(out.kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["good:1", "good:3", "broken:1"]),
+                    label="kept")
         drops = out.dropped | beam.Map(lambda d: (d.doc.id, d.reason.value))
         expected = [("good:2", "parse_error"), ("broken:2", "parse_error"), ("broken#read-error", "parse_error")]
         assert_that(drops, equal_to(expected), label="dropped")

@@ -50,7 +50,8 @@ def tokenized(sample_corpus, tmp_path_factory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("stats-tok")
     corpus, tokens = work / "corpus", work / "tokens"
     shutil.copytree(sample_corpus, corpus)
-    sets = ["--set", f"tokenizer.dir={work / 'tokenizer'}", "--set", "tokenizer.vocab_size=800", "--set", f"tokens.dir={tokens}"]
+    sets = ["--set", f"tokenizer.dir={work / 'tokenizer'}", "--set", "tokenizer.vocab_size=800", "--set",
+            f"tokens.dir={tokens}"]
     assert main(["tokenize", "--corpus", str(corpus), *sets]) == 0
     return corpus, tokens
 
@@ -110,12 +111,14 @@ def test_every_number_equals_a_recount_from_the_arrow_files(which, request):
     assert {r["source"] for r in report["table1"]} == set(rc["docs"]) == set(report["funnel"])
     for row in report["table1"]:
         s = row["source"]
-        assert (row["documents"], row["text_bytes"], row["disk_bytes"]) == (rc["docs"][s], rc["text_bytes"][s], rc["disk"][s])
+        assert (row["documents"], row["text_bytes"], row["disk_bytes"]) == (rc["docs"][s], rc["text_bytes"][s],
+                                                                            rc["disk"][s])
         assert row["tokens"] == (rc["tokens"][s] if tokens else None)
     for source, funnel in report["funnel"].items():
         mine = {k: n for k, n in rc["drops"].items() if k[0] == source}
         assert {(source, r["stage"], r["reason"]): r["count"] for r in funnel["reasons"]} == mine
-        assert {(source, r["stage"], r["reason"]): r["bytes"] for r in funnel["reasons"]} == {k: rc["drop_bytes"][k] for k in mine}
+        assert {(source, r["stage"], r["reason"]): r["bytes"] for r in funnel["reasons"]} == {k: rc["drop_bytes"][k]
+                                                                                              for k in mine}
         assert funnel["kept"] == rc["docs"][source] and funnel["kept_bytes"] == rc["text_bytes"][source]
         assert funnel["seen"] == rc["docs"][source] + sum(mine.values()) == funnel["kept"] + funnel["dropped"]
         _check_stages(funnel, source, rc)
@@ -128,10 +131,11 @@ def _check_stages(funnel: dict, source: str, rc: dict) -> None:
     all_dropped_bytes = sum(n for k, n in rc["drop_bytes"].items() if k[0] == source)
     assert stages[0]["bytes_in"] == rc["text_bytes"][source] + all_dropped_bytes
     assert stages[-1]["bytes_out"] == rc["text_bytes"][source]
-    for before, after in zip(stages, stages[1:]):
+    for before, after in zip(stages, stages[1:], strict=False):
         assert after["docs_in"] == before["docs_out"] and after["bytes_in"] == before["bytes_out"]
     for row in stages:
-        assert row["dropped"] == sum(n for (s, stage, _), n in rc["drops"].items() if s == source and stage == row["stage"])
+        assert row["dropped"] == sum(n for (s, stage, _), n in rc["drops"].items() if s == source
+                                     and stage == row["stage"])
         assert row["docs_out"] == row["docs_in"] - row["dropped"]
 
 
@@ -146,7 +150,8 @@ def test_distributions_add_up_to_the_recount(sample_report):
     cc = [_read(p) for p in _arrow_files(corpus) if p.parent.name == "commoncrawl"]
     ppl = [v for t in cc for v in t.column("perplexity").to_pylist() if v is not None]
     assert sum(dist["perplexity"]["counts"]["kept"]) == len(ppl) > 0
-    assert dist["ppl_buckets"]["kept"] == dict(collections.Counter(b for t in cc for b in t.column("ppl_bucket").to_pylist() if b))
+    assert dist["ppl_buckets"]["kept"] == dict(collections.Counter(b for t in cc
+                                                                   for b in t.column("ppl_bucket").to_pylist() if b))
     assert sum(dist["wiki_ref_prob"]["counts"]["kept"]) == sum(t.num_rows for t in cc)
     stats = json.loads((corpus / "stats.json").read_text())
     assert dist["tokens_per_byte"] == {s: v["tokens"]["tokens_per_byte"] for s, v in stats["sources"].items()}
@@ -172,7 +177,8 @@ def test_paper_figures_match_design_md():
     rows = re.findall(r"^\| (\w+) \|.*\| ([\d.]+)% \| ([\d.]+) \| ([\d.]+ [GT]B) \|$", DESIGN.read_text(), re.M)
     assert len(rows) == 7
     for name, sampling, epochs, disk in rows:
-        assert PAPER_TABLE1[names[name]] == {"sampling": pytest.approx(float(sampling) / 100), "epochs": float(epochs), "disk": disk}
+        assert PAPER_TABLE1[names[name]] == {"sampling": pytest.approx(float(sampling) / 100), "epochs": float(epochs),
+                                             "disk": disk}
 
 
 def test_markdown_and_html_show_the_report_numbers(sample_report):
@@ -207,7 +213,8 @@ def _chromium() -> str:
 
 def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"]
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}"]
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=180, check=True)
 
 
@@ -215,7 +222,8 @@ def test_html_opens_in_headless_chromium_with_every_image_loaded(sample_report, 
     chromium = _chromium()
     _, _, report, _, out = sample_report
     probe = ("<script>addEventListener('load', () => { const imgs = [...document.images];"
-             " document.title = imgs.filter(i => i.complete && i.naturalWidth > 0).length + '/' + imgs.length; });</script>")
+             " document.title = imgs.filter(i => i.complete && i.naturalWidth > 0).length + '/' + imgs.length; "
+             "});</script>")
     check = out / "_chromium_check.html"  # beside the report, so its relative image links resolve the same way
     check.write_text((out / "report.html").read_text().replace("</body>", probe + "</body>"))
     dom = _headless(chromium, tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", check.as_uri()).stdout
@@ -223,7 +231,8 @@ def test_html_opens_in_headless_chromium_with_every_image_loaded(sample_report, 
     loaded, total = re.search(r"<title>(\d+)/(\d+)</title>", dom).groups()
     assert int(loaded) == int(total) == len(report["plots"])
     shot = tmp_path / "report.png"
-    _headless(chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", (out / "report.html").as_uri())
+    _headless(chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000",
+              (out / "report.html").as_uri())
     assert shot.read_bytes()[:8] == PNG_MAGIC and shot.stat().st_size > 10_000
 
 
@@ -238,9 +247,11 @@ def test_a_train_run_gives_the_budget_its_mixture_and_measured_epochs(sample_rep
     corpus, _, _, _, _ = sample_report
     run = tmp_path / "pretrain"
     run.mkdir()
-    mixture = {"commoncrawl": 0.0, "c4": 0.5, "github": 0.1, "wikipedia": 0.2, "books": 0.1, "arxiv": 0.05, "stackexchange": 0.05}
+    mixture = {"commoncrawl": 0.0, "c4": 0.5, "github": 0.1, "wikipedia": 0.2, "books": 0.1, "arxiv": 0.05,
+               "stackexchange": 0.05}
     (run / "config.json").write_text(json.dumps({"mixture": mixture}))
-    lines = [{"step": 1, "tokens_seen": 2048, "epochs": {"c4": 0.1}}, {"step": 2, "tokens_seen": 4096, "epochs": {"c4": 0.2}}]
+    lines = [{"step": 1, "tokens_seen": 2048, "epochs": {"c4": 0.1}},
+             {"step": 2, "tokens_seen": 4096, "epochs": {"c4": 0.2}}]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"step": 3, "tokens_')
     report, _ = _stats(corpus, tmp_path / "stats", tokens_budget="1.4T", train_metrics=str(run))
     assert report["budget"]["tokens"] == 4096 and report["budget"]["train_run"]["step"] == 2
@@ -295,3 +306,14 @@ def test_user_errors_say_how_to_fix_them(tmp_path):
     for bad in ("", "-1", "0", "12X", "T"):
         with pytest.raises(ValueError, match="1.4T"):
             parse_budget(bad)
+
+
+def test_report_names_the_perplexity_cutoffs_used_and_their_origin(sample_report):
+    corpus, _, report, _, out = sample_report
+    used = json.loads((Path(corpus) / "stats.json").read_text())["sources"]["commoncrawl"]["perplexity_cutoffs"]["en"]
+    cut = report["funnel"]["commoncrawl"]["perplexity_cutoffs"]["en"]
+    assert cut == used and cut["from"] == "commoncrawl" and cut["pages"] > 0
+    line = (f"Perplexity cut-offs: en {cut['cutoffs'][0]:g} / {cut['cutoffs'][1]:g} "
+            f"(percentiles 30 / 60 of {cut['pages']} CommonCrawl pages)")
+    assert line in (out / "report.md").read_text()
+    assert html.escape(line) in (out / "report.html").read_text()

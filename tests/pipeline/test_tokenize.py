@@ -13,7 +13,8 @@ from train.data import TokenShards
 
 
 def _texts(corpus: Path) -> list[str]:
-    return [r["text"] for p in sorted(corpus.glob("*/part-*.arrow")) for r in pa.ipc.open_file(str(p)).read_all().to_pylist()]
+    return [r["text"] for p in sorted(corpus.glob("*/part-*.arrow"))
+            for r in pa.ipc.open_file(str(p)).read_all().to_pylist()]
 
 
 def _tokenize(corpus: Path, work: Path, vocab: int, *extra: str) -> tuple[Path, Path]:

@@ -45,9 +45,9 @@ def test_round_trip_restores_weights_optimizer_and_every_rng(tmp_path):
     other, other_optimizer = _model_and_optimizer(seed=2)
     state = load_checkpoint(path, other, other_optimizer, ALONE)
     assert state["step"] == 3 and state["sampler"] == {"windows_drawn": 9}
-    for (name, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
+    for (name, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
-    for a, b in zip(optimizer.state.values(), other_optimizer.state.values()):
+    for a, b in zip(optimizer.state.values(), other_optimizer.state.values(), strict=False):
         assert all(torch.equal(a[k], b[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
@@ -98,6 +98,6 @@ def test_kill_9_mid_run_then_resume_matches_the_uninterrupted_run(tmp_path):
     expected = read_metrics(str(tmp_path / "straight" / "metrics.jsonl"))
     got = read_metrics(str(killed / "metrics.jsonl"))
     assert [r["step"] for r in got] == list(range(1, 41))
-    for a, b in zip(expected, got):
+    for a, b in zip(expected, got, strict=False):
         assert abs(a["loss"] - b["loss"]) <= 1e-6, (a["step"], a["loss"], b["loss"])
         assert a["epochs"] == b["epochs"] and a.get("eval_loss") == pytest.approx(b.get("eval_loss"), abs=1e-6)

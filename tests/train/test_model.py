@@ -62,7 +62,8 @@ def test_small_presets_sizes():
 
 @pytest.mark.parametrize(
     "cfg",
-    [SMALL, ModelConfig(dim=48, n_layers=3, n_heads=6, n_kv_heads=2, vocab_size=50, multiple_of=16), preset("tiny", vocab_size=300)],
+    [SMALL, ModelConfig(dim=48, n_layers=3, n_heads=6, n_kv_heads=2, vocab_size=50, multiple_of=16),
+     preset("tiny", vocab_size=300)],
 )
 def test_count_params_equals_allocated(cfg):
     model = Transformer(cfg)
@@ -113,7 +114,8 @@ def test_rope_matches_complex_rotation():
     out = apply_rope(x, cos[:T], sin[:T])
     freqs = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
     angles = torch.arange(T, dtype=torch.float64)[:, None] * freqs  # (T, hd/2)
-    z = torch.complex(x[..., : hd // 2].double(), x[..., hd // 2 :].double()) * torch.polar(torch.ones_like(angles), angles)
+    z = torch.complex(x[..., : hd // 2].double(), x[..., hd // 2 :].double()) * torch.polar(torch.ones_like(angles),
+                                                                                            angles)
     ref = torch.cat((z.real, z.imag), dim=-1).float()
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
 
@@ -230,9 +232,11 @@ def test_overfits_one_batch():
 @pytest.mark.parametrize("n_kv_heads", [None, 2])
 def test_logits_match_hf_llama(n_kv_heads):
     transformers = pytest.importorskip("transformers")
-    cfg = ModelConfig(dim=64, n_layers=2, n_heads=4, n_kv_heads=n_kv_heads, vocab_size=97, multiple_of=32, max_seq_len=32, rope_theta=500.0)
+    cfg = ModelConfig(dim=64, n_layers=2, n_heads=4, n_kv_heads=n_kv_heads, vocab_size=97, multiple_of=32,
+                      max_seq_len=32, rope_theta=500.0)
     model = make(cfg).eval()
-    hf = transformers.LlamaForCausalLM(transformers.LlamaConfig(**hf_config_dict(cfg), attn_implementation="eager")).eval()
+    hf = transformers.LlamaForCausalLM(transformers.LlamaConfig(**hf_config_dict(cfg),
+                                                                attn_implementation="eager")).eval()
     missing, unexpected = hf.load_state_dict(hf_state_dict(model), strict=False)
     assert not unexpected and all("rotary_emb" in k for k in missing), (missing, unexpected)
     x = tokens(cfg, T=32)

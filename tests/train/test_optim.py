@@ -43,8 +43,8 @@ def test_lr_schedule_corners():
 
 def test_lr_warmup_increasing_and_decay_monotone():
     values = [lr(s) for s in range(1100)]
-    assert all(a < b for a, b in zip(values[:99], values[1:100]))
-    assert all(a >= b for a, b in zip(values[100:], values[101:]))
+    assert all(a < b for a, b in zip(values[:99], values[1:100], strict=True))
+    assert all(a >= b for a, b in zip(values[100:], values[101:], strict=False))
 
 
 def test_lr_no_warmup_and_bad_arguments():

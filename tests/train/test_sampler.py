@@ -41,7 +41,8 @@ def _source(window: np.ndarray) -> str:
 def test_proportions_follow_the_mixture_renormalized_over_present_sources(shards):
     sampler = MixtureSampler(shards, MixtureConfig().weights(), seq_len=8, seed=3)
     total = 0.67 + 0.15 + 0.045
-    assert sampler.proportions == pytest.approx({"commoncrawl": 0.67 / total, "c4": 0.15 / total, "wikipedia": 0.045 / total})
+    assert sampler.proportions == pytest.approx({"commoncrawl": 0.67 / total, "c4": 0.15 / total,
+                                                 "wikipedia": 0.045 / total})
     windows = sampler.next_windows(20000)
     counts = {s: 0 for s in RANGES}
     for w in windows:

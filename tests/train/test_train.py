@@ -15,11 +15,14 @@ SOURCES = ("c4", "wikipedia", "github")
 
 def _text(rng: random.Random, source: str) -> str:
     """Documents with a little structure per source, so a tiny model's loss has somewhere to go."""
-    nouns, verbs, adjs = ["cat", "river", "house", "tree", "bird"], ["sees", "likes", "follows"], ["red", "small", "old"]
+    nouns, verbs, adjs = ["cat", "river", "house", "tree", "bird"], ["sees", "likes", "follows"], ["red", "small",
+                                                                                                   "old"]
     if source == "github":
-        return "\n".join(f"def f{rng.randrange(100)}(x):\n    return x + {rng.randrange(1000)}" for _ in range(rng.randint(2, 8)))
+        return "\n".join(f"def f{rng.randrange(100)}(x):\n    return x + {rng.randrange(1000)}"
+                         for _ in range(rng.randint(2, 8)))
     if source == "wikipedia":
-        return " ".join(f"The {rng.choice(nouns).title()} is a {rng.choice(adjs)} {rng.choice(nouns)} of {rng.randrange(1900, 2024)}."
+        return " ".join(f"The {rng.choice(nouns).title()} is a {rng.choice(adjs)} {rng.choice(nouns)} of "
+                        f"{rng.randrange(1900, 2024)}."
                         for _ in range(rng.randint(2, 10)))
     return " ".join(f"the {rng.choice(adjs)} {rng.choice(nouns)} {rng.choice(verbs)} the {rng.choice(nouns)}."
                     for _ in range(rng.randint(2, 12)))

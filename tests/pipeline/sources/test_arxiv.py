@@ -72,14 +72,16 @@ def test_multifile_submission(tmp_path):
 
 
 def test_input_cycle_does_not_hang(tmp_path):
-    files = [("main.tex", PAPER.replace("We study", "\\input{a}We study")), ("a.tex", "A \\input{b}"), ("b.tex", "B \\input{a}")]
+    files = [("main.tex", PAPER.replace("We study", "\\input{a}We study")), ("a.tex", "A \\input{b}"),
+             ("b.tex", "B \\input{a}")]
     doc = one(write(tmp_path / "x.tar.gz", files))
     assert "A B" in doc.text and doc.meta()["missing_inputs"] == ["a (cycle or too deep)"]
 
 
 @pytest.mark.parametrize("files, expected", [
     ({"a.tex": "\\documentclass{article}", "b.tex": "\\documentclass{article}\\begin{document}"}, "b.tex"),
-    ({"a.tex": "\\documentclass{x}\\begin{document}\\input{b}", "b.tex": "\\documentclass{x}\\begin{document}long" * 9}, "a.tex"),
+    ({"a.tex": "\\documentclass{x}\\begin{document}\\input{b}", "b.tex": "\\documentclass{x}\\begin{document}long" * 9},
+     "a.tex"),
     ({"a.tex": "\\documentclass{x}", "b.tex": "\\documentclass{x} longer"}, "b.tex"),
     ({"b.tex": "\\documentclass{x}", "a.tex": "\\documentclass{y}"}, "a.tex"),
     ({"a.tex": "% \\documentclass{x}\nlonger text here", "b.tex": "\\documentclass{x}"}, "b.tex"),
@@ -102,8 +104,10 @@ def test_encodings_binary_tex_and_apple_double(tmp_path):
     ([("page.htm", "<html>Hi</html>"), ("fig.gif", b"GIF89a")], DropReason.NO_TEX, "html-only"),
     ([("paper.pdf", b"%PDF-1.4 ...")], DropReason.NO_TEX, "pdf-only"),
     ([("main.tex", "\\documentclass{article}\\usepackage{pdfpages}\\begin{document}\n\\maketitle\n"
-                   "\\includepdf[pages=-]{paper.pdf}\n\\end{document}"), ("paper.pdf", b"%PDF")], DropReason.NO_TEX, "pdf-only"),
-    ([("main.tex", "\\documentclass{article}\\begin{document}\\maketitle\\end{document}")], DropReason.EMPTY, "no text"),
+                   "\\includepdf[pages=-]{paper.pdf}\n\\end{document}"), ("paper.pdf", b"%PDF")], DropReason.NO_TEX,
+     "pdf-only"),
+    ([("main.tex", "\\documentclass{article}\\begin{document}\\maketitle\\end{document}")], DropReason.EMPTY,
+     "no text"),
     ([("notes.txt", "no tex here")], DropReason.NO_TEX, "no tex file"),
     ([("figure.tex", b"\x00\x01binary")], DropReason.NO_TEX, "no tex file"),
     ([], DropReason.EMPTY, "empty archive"),
@@ -155,14 +159,16 @@ def test_is_nested_archive(name, expected):
 # --- untrusted archives ------------------------------------------------------------------------------------
 def test_unsafe_members_are_skipped_and_counted(tmp_path):
     main = PAPER.replace("We study graphs.", "We study graphs. \\input{../evil}")
-    entries = [("../evil.tex", b"EVIL TEXT"), ("/abs.tex", b"ABSOLUTE"), special("link.tex", tarfile.SYMTYPE, "/etc/passwd"),
+    entries = [("../evil.tex", b"EVIL TEXT"), ("/abs.tex", b"ABSOLUTE"),
+               special("link.tex", tarfile.SYMTYPE, "/etc/passwd"),
                special("hard.tex", tarfile.LNKTYPE, "main.tex"), special("dev.tex", tarfile.CHRTYPE),
                special("fifo", tarfile.FIFOTYPE), ("main.tex", main.encode())]
     path = tmp_path / "x.tar.gz"
     path.write_bytes(gzip.compress(tar_bytes(entries), mtime=0))
     unsafe, doc = parse(str(path))
     assert isinstance(doc, Document) and doc.meta()["unsafe_members"] == 6
-    assert_dropped(unsafe, DropReason.UNSAFE_ARCHIVE, "6 members refused: ../evil.tex (parent directory), /abs.tex (absolute path)")
+    assert_dropped(unsafe, DropReason.UNSAFE_ARCHIVE,
+                   "6 members refused: ../evil.tex (parent directory), /abs.tex (absolute path)")
     assert unsafe.doc.id == "arxiv/x.tar.gz#unsafe-members" and "link.tex (link)" in unsafe.detail
     assert "EVIL" not in doc.text and "ABSOLUTE" not in doc.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.tar.gz"]  # nothing extracted
@@ -171,7 +177,8 @@ def test_unsafe_members_are_skipped_and_counted(tmp_path):
 
 def test_archive_with_nothing_safe_is_unsafe(tmp_path):
     path = tmp_path / "x.tar.gz"
-    path.write_bytes(gzip.compress(tar_bytes([("../main.tex", PAPER.encode()), special("l", tarfile.SYMTYPE, "/")]), mtime=0))
+    path.write_bytes(gzip.compress(tar_bytes([("../main.tex", PAPER.encode()), special("l", tarfile.SYMTYPE, "/")]),
+                                   mtime=0))
     assert_dropped(one(str(path)), DropReason.UNSAFE_ARCHIVE, "no safe members (2 unsafe)")
 
 
@@ -315,6 +322,7 @@ def test_read_arxiv_composite(tmp_path):
     files = [(str(tmp_path / n), f"arxiv/{n}") for n in (MULTIFILE, SINGLE, HTML_ONLY)]
     with TestPipeline() as p:
         out = p | beam.Create(files) | ReadArxiv(CFG)
-        assert_that(out.kept | beam.Map(lambda d: d.id), equal_to([f"arxiv/{MULTIFILE}", f"arxiv/{SINGLE}"]), label="kept")
+        assert_that(out.kept | beam.Map(lambda d: d.id), equal_to([f"arxiv/{MULTIFILE}", f"arxiv/{SINGLE}"]),
+                    label="kept")
         reasons = out.dropped | beam.Map(lambda d: (d.reason.value, d.detail))
         assert_that(reasons, equal_to([("no_tex", "html-only")]), label="dropped")

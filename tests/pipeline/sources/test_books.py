@@ -174,7 +174,8 @@ def test_read_books_composite(tmp_path):
     empty = write(tmp_path / "empty.txt", b"")
     with TestPipeline() as p:
         out = p | beam.Create([(good, "good.txt"), (empty, "empty.txt")]) | ReadBooks(CFG)
-        assert_that(out["kept"] | "Kept" >> beam.Map(lambda d: (d.id, d.text)), equal_to([("good.txt", BODY)]), label="kept")
+        assert_that(out["kept"] | "Kept" >> beam.Map(lambda d: (d.id, d.text)), equal_to([("good.txt", BODY)]),
+                    label="kept")
         assert_that(out["dropped"] | "Dropped" >> beam.Map(lambda d: (d.doc.id, d.reason.value)),
                     equal_to([("empty.txt", "empty")]), label="dropped")
 
@@ -182,9 +183,11 @@ def test_read_books_composite(tmp_path):
 # --- the real Gutenberg files (read-only, ../shared/corpus-samples/books) --------------------------
 EXPECTED = {  # file: (title starts with, author, language, lang, ebook)
     "pg11_en_Alice_PGgithub_NOHEADER.txt": (None, None, None, None, None),
-    "pg1342_en_PrideAndPrejudice_HEADER-STRIPPED-FOOTER-KEPT.txt": ("Pride and Prejudice", "Jane Austen", None, None, None),
+    "pg1342_en_PrideAndPrejudice_HEADER-STRIPPED-FOOTER-KEPT.txt": ("Pride and Prejudice", "Jane Austen", None, None,
+                                                                    None),
     "pg2000_es_DonQuijote.txt": ("Don Quijote", "Miguel de Cervantes Saavedra", "Spanish", "es", 2000),
-    "pg24675_nl_Ontboezemingen_latin1.txt": ("Ontboezemingen", "Gabri\u00ebl (AKA Carel van Nievelt)", "Dutch", "nl", 24675),
+    "pg24675_nl_Ontboezemingen_latin1.txt": ("Ontboezemingen", "Gabri\u00ebl (AKA Carel van Nievelt)", "Dutch", "nl",
+                                             24675),
     "pg31894_la_TwoLatinPlays.txt": ("Two Latin Plays for High-School Students", "Susan Paxson", "Latin", "la", 31894),
     "pg3261_en_NewsFromNowhere.txt": ("News from Nowhere", "William Morris", "English", "en", 3261),
     "pg3261_en_NewsFromNowhere_OLD-EDITION_nwsnw10.txt": ("News from Nowhere", "William Morris", "English", "en", 3261),

@@ -248,7 +248,8 @@ def test_gzip_name_but_not_gzip(tmp_path):
 @pytest.mark.parametrize("name", ["a.warc.gz", "a.warc"])
 def test_oversized_record_is_a_parse_error_and_reading_goes_on(tmp_path, name):
     big = response(2, html("x" * 5000))
-    out = parse(write(tmp_path / name, [response(1), big, response(3)]), cfg=CommonCrawlConfig(max_record_bytes=2000, min_chars=1))
+    out = parse(write(tmp_path / name, [response(1), big, response(3)]),
+                cfg=CommonCrawlConfig(max_record_bytes=2000, min_chars=1))
     assert kinds(out) == ["doc", "parse_error", "doc"] and "over max_record_bytes" in out[1].detail
 
 

@@ -187,7 +187,8 @@ def test_unsafe_tar_members_are_skipped_and_counted(tmp_path):
     assert [o.id for o in out] == ["r/LICENSE", "r/a.py"]
     assert all(o.meta()["skipped_members"] == 7 for o in out)
     # The skipped members are listed in dropped/ too, as one record for the repository.
-    assert (unsafe.reason, unsafe.doc.id, unsafe.doc.meta()["file"]) == (DropReason.UNSAFE_ARCHIVE, "r#unsafe-members", "r.tar.gz")
+    assert (unsafe.reason, unsafe.doc.id, unsafe.doc.meta()["file"]) == (
+        DropReason.UNSAFE_ARCHIVE, "r#unsafe-members", "r.tar.gz")
     assert unsafe.detail.startswith("7 members skipped: ") and "r/link.py (link)" in unsafe.detail
     assert "/etc/cron.py (absolute or .. path)" in unsafe.detail and "r/fifo.py (device or fifo)" in unsafe.detail
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # nothing was extracted
@@ -230,8 +231,10 @@ def test_truncated_archive_without_its_license_is_one_parse_error(tmp_path):
 
 
 def test_corrupt_zip_member_costs_that_member_only(tmp_path):
+    # zip_archive stores members uncompressed
     path = zip_archive(tmp_path / "octo__demo.zip", {"demo-main/LICENSE": MIT, "demo-main/a.py": CODE,
-                                                     "demo-main/b.py": "x = 1\n" * 40, "demo-main/c.py": CODE + "# c\n"})  # zip_archive stores members uncompressed
+                                                     "demo-main/b.py": "x = 1\n" * 40,
+                                                     "demo-main/c.py": CODE + "# c\n"})
     data = Path(path).read_bytes()
     Path(path).write_bytes(data.replace(b"x = 1\n" * 40, b"x = 2\n" * 40, 1))  # b.py no longer matches its CRC
     out = parse(path)
@@ -418,7 +421,8 @@ def test_shared_binaries_and_minified_code_never_reach_kept_output():
             else:
                 drops[o.doc.id] = o.reason
     assert not [p for p in kept if p.endswith((".min.js", ".png", ".gz", ".warc", ".gpg"))]
-    assert drops["Yoav-Shafir/Elasticsearch-Coffee-Search-Engine-JS/public/js/vendor/angular.min.js"] is DropReason.VENDORED
+    assert (drops["Yoav-Shafir/Elasticsearch-Coffee-Search-Engine-JS/public/js/vendor/angular.min.js"]
+            is DropReason.VENDORED)
     assert drops["webrecorder/warcio/test/data/example.warc.gz"] is DropReason.BINARY
     assert drops["commoncrawl/whirlwind-python/img/web-graph.png"] is DropReason.BINARY
 
@@ -524,5 +528,6 @@ def test_exact_dedup_hashes_real_files_as_they_are(tmp_path):
     assert sum(o == "duplicate_exact" for o in outcomes.values()) == len(other)
     # With the other sources' whitespace normalization, the variants collapse too.
     normalized = _github_job(tmp_path / "in", tmp_path / "normalized", "github.raw_exact_dedup=false")
-    assert all({normalized[("copyist/markupsafe", p)], normalized[("pallets/markupsafe", p)]} == {"kept", "duplicate_exact"}
+    assert all({normalized[("copyist/markupsafe", p)], normalized[("pallets/markupsafe", p)]}
+               == {"kept", "duplicate_exact"}
                for p in py)

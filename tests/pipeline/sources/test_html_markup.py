@@ -14,9 +14,11 @@ def test_paragraphs_become_blocks_and_inline_tags_go():
 
 
 def test_code_blocks_are_kept_verbatim():
-    html = ("<p>Try this:</p>\n<pre><code>def f(x):\n    if x &lt; 2:\n        return [x]\n\n    return []\n</code></pre>\n"
+    html = ("<p>Try this:</p>\n<pre><code>def f(x):\n    if x &lt; 2:\n        return [x]\n\n"
+            "    return []\n</code></pre>\n"
             "<p>It works.</p>")
-    assert html_to_text(html) == "Try this:\n\ndef f(x):\n    if x < 2:\n        return [x]\n\n    return []\n\nIt works."
+    assert html_to_text(html) == ("Try this:\n\ndef f(x):\n    if x < 2:\n        return [x]\n\n"
+                                  "    return []\n\nIt works.")
 
 
 def test_leading_indentation_and_markup_inside_pre():
@@ -29,7 +31,8 @@ def test_inline_code_stays_in_its_line():
 
 
 def test_lists_become_lines():
-    html = "<p>Steps:</p><ol><li>one</li><li>two<ul><li>inner</li></ul></li><li>three</li></ol><ul><li>a</li><li>b</li></ul>"
+    html = ("<p>Steps:</p><ol><li>one</li><li>two<ul><li>inner</li></ul></li><li>three</li></ol>"
+            "<ul><li>a</li><li>b</li></ul>")
     assert html_to_text(html) == "Steps:\n\n1. one\n2. two\n  - inner\n3. three\n\n- a\n- b"
 
 
@@ -42,7 +45,8 @@ def test_loose_list_items_keep_their_marker():
 
 
 @pytest.mark.parametrize("html, text", [
-    ("<p>fish &amp; chips &lt;3 &quot;yes&quot; &#39;no&#39; &#x2014; caf&eacute;</p>", "fish & chips <3 \"yes\" 'no' \u2014 caf\u00e9"),
+    ("<p>fish &amp; chips &lt;3 &quot;yes&quot; &#39;no&#39; &#x2014; caf&eacute;</p>",
+     "fish & chips <3 \"yes\" 'no' \u2014 caf\u00e9"),
     ("<p>2&nbsp;kg</p>", "2\u00a0kg"),  # a no-break space is text, not HTML whitespace to collapse
     ("<p>&lt;p&gt;escaped tags are text&lt;/p&gt;</p>", "<p>escaped tags are text</p>"),
 ])

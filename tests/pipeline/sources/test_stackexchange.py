@@ -179,7 +179,8 @@ def test_7z_gives_the_same_posts_as_the_folder(tmp_path, monkeypatch):
     rows = [row(1), row(2, 2, ParentId="1"), row(3, 2, ParentId="1", score=5)]
     folder = parse(*write_site(tmp_path, rows, folder="g.stackexchange.com"))
     archived = parse(*write_7z(tmp_path / "g.stackexchange.com.7z",
-                               {"Comments.xml": b"<comments />", "Posts.xml": posts_xml(rows), "Users.xml": b"<users />"}))
+                               {"Comments.xml": b"<comments />", "Posts.xml": posts_xml(rows),
+                                "Users.xml": b"<users />"}))
     assert archived == folder and len(folder) == 3
     assert list((tmp_path / "tmp").iterdir()) == []  # the extracted Posts.xml is gone
 
@@ -240,14 +241,17 @@ def test_answers_sorted_by_score_then_accepted_then_id():
     answers = [post(10, score=2), post(20, score=7), post(30, score=2), post(5, score=2), post(40, score=-1)]
     doc = assemble_question(SITE, 1, [answers[0], question, *answers[1:]], CFG)
     sep = f"\n\n{ANSWER_SEPARATOR}\n\n"
-    assert doc.text == sep.join(["How?\n\nThe question.", "answer 20", "answer 30", "answer 5", "answer 10", "answer 40"])
+    assert doc.text == sep.join(["How?\n\nThe question.", "answer 20", "answer 30", "answer 5", "answer 10",
+                                 "answer 40"])
     assert (doc.id, doc.source, doc.url, doc.created) == (
         f"{SITE}/1", "stackexchange", f"https://{SITE}/questions/1", "2020-01-02T03:04:05Z")
-    assert doc.meta() == {"site": SITE, "question_id": 1, "score": 4, "num_answers": 5, "answer_scores": [7, 2, 2, 2, -1],
+    assert doc.meta() == {"site": SITE, "question_id": 1, "score": 4, "num_answers": 5,
+                          "answer_scores": [7, 2, 2, 2, -1],
                           "tags": ["a", "b"], "accepted_answer_id": 30}
 
 
-@pytest.mark.parametrize("min_answers, num_answers, dropped", [(1, 0, True), (1, 1, False), (2, 1, True), (0, 0, False)])
+@pytest.mark.parametrize("min_answers, num_answers, dropped",
+                         [(1, 0, True), (1, 1, False), (2, 1, True), (0, 0, False)])
 def test_no_answers(min_answers, num_answers, dropped):
     posts = [post(1, 1)] + [post(i) for i in range(2, 2 + num_answers)]
     out = assemble_question(SITE, 1, posts, StackExchangeConfig(min_answers=min_answers))
@@ -329,7 +333,8 @@ def _job_outcomes(root: Path, tmp_path: Path, *overrides: str) -> dict[str, str]
         outcomes.update((i, "kept") for i in read_shard(str(shard)).column("id").to_pylist())
     for shard in sorted((out / "dropped" / "stackexchange").glob("part-*.arrow")):
         table = read_shard(str(shard)).to_pydict()
-        outcomes.update((i, f"{r}/{s}") for i, r, s in zip(table["id"], table["drop_reason"], table["drop_stage"]))
+        outcomes.update((i, f"{r}/{s}")
+                        for i, r, s in zip(table["id"], table["drop_reason"], table["drop_stage"], strict=True))
     return outcomes
 
 

@@ -171,7 +171,8 @@ def test_malformed_page_is_one_drop_and_reading_goes_on(tmp_path):
     docs = parse(write(tmp_path / "ukwiki-bad.xml", dump_xml([THREE_PAGES[0], bad, THREE_PAGES[2]])))
     assert [type(d).__name__ for d in docs] == ["Document", "Dropped", "Document"]
     drop = docs[1]
-    assert (drop.reason, drop.stage, drop.doc.source, drop.doc.text) == (DropReason.PARSE_ERROR, "read", "wikipedia", "")
+    assert (drop.reason, drop.stage, drop.doc.source, drop.doc.text) == (
+        DropReason.PARSE_ERROR, "read", "wikipedia", "")
     assert drop.doc.id == "ukwiki-bad.xml#page-at-line-23"  # 12 header lines, then a 10-line page
     assert "malformed page XML" in drop.detail
 
