@@ -157,23 +157,16 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-TRAINER_COMMANDS = ("pretrain", "generate", "export-hf")
-
-
 def main(argv: list[str] | None = None) -> int:
     quiet_beam_logging()
     from pipeline.jobs.stats import add_stats_parser, run_stats_command
     from pipeline.launch.runners import engine_flags
+    from train import commands as trainer
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in TRAINER_COMMANDS:  # the trainer has its own parser (train/train.py)
-        from train.train import main as train_main
-
-        return train_main(argv)
     parser = argparse.ArgumentParser(prog="corral", description="LLaMA-recipe pretraining data and training")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in TRAINER_COMMANDS:
-        sub.add_parser(name, help=f"the trainer: `corral {name} --help`")
+    trainer.add_parsers(sub)  # pretrain, generate, export-hf: one parser tree for every command
     _job_parser(sub, "corpus", "build the corpus shards from an input root (Beam job)")
     models = _job_parser(sub, "models",
                          "train the CommonCrawl filter models (SentencePiece+KenLM, reference classifier)")
@@ -206,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_verify(args)
         elif args.command == "stats":
             return run_stats_command(args)
+        elif args.command in trainer.COMMANDS:
+            from train.train import run as run_trainer  # torch loads only for a trainer command
+
+            run_trainer(args)
     except ValueError as exc:
         print(f"corral: error: {exc}", file=sys.stderr)
         return 2

@@ -46,3 +46,20 @@ def test_no_import_cycle_between_modules():
     graph = grimp.build_graph("pipeline", "dedup", "filters", "train", cache_dir=None)
     edges = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
     assert _cycles(edges) == []
+
+
+def test_one_parser_tree_for_every_command(capsys):
+    """`corral --help` lists the trainer's commands with the data commands, and a trainer command
+    runs through the same parser (a user error: one line, exit code 2)."""
+    import pytest
+
+    from pipeline.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out
+    for command in ("pretrain", "generate", "export-hf", "corpus", "models", "tokenize", "verify", "stats"):
+        assert command in usage
+    assert main(["pretrain", "--config", "no-such-preset"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown config preset 'no-such-preset'" in err[0]

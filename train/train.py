@@ -287,38 +287,29 @@ def _print_end(run: Run) -> None:
     print(f"wrote {run.cfg.out_dir}/ (metrics.jsonl, checkpoints/, loss.png, config.json)")
 
 
+def run(args: argparse.Namespace) -> None:
+    """Run one trainer command (train.commands' parsers); a user error is a ValueError."""
+    if args.command == "pretrain":
+        pretrain(load_train_config(args.config, args.overrides), fresh=args.fresh)
+    elif args.command == "generate":
+        from train.generate import run_generate
+
+        run_generate(args)
+    else:
+        from train.export import export_hf
+
+        print(f"wrote {export_hf(args.checkpoint, args.out)}/ (LlamaForCausalLM, tokenizer)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """`python -m train.train` (and torchrun): the trainer's commands, as `corral` runs them."""
+    from train.commands import add_parsers
+
     parser = argparse.ArgumentParser(prog="corral", description="the compact LLaMA trainer")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("pretrain", help="train a LLaMA preset on the token shards by the mixture")
-    p.add_argument("--config", default="pretrain_sample",
-                   help="preset in configs/ (pretrain_sample, pretrain_1b, ...) or a YAML file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="key=value",
-                   help="override a config key")
-    p.add_argument("--fresh", action="store_true",
-                   help="start at step 0 even if out_dir holds checkpoints (they are removed)")
-    g = sub.add_parser("generate", help="sample text from a checkpoint")
-    g.add_argument("--checkpoint", required=True, help="a run's out_dir (newest checkpoint) or a checkpoint folder")
-    g.add_argument("--prompt", default="", help="text to continue")
-    g.add_argument("--max-new-tokens", type=int, default=100)
-    g.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
-    g.add_argument("--top-k", type=int, default=50, help="0 = the whole vocabulary")
-    g.add_argument("--seed", type=int, default=1)
-    e = sub.add_parser("export-hf", help="write a checkpoint as a transformers LlamaForCausalLM folder")
-    e.add_argument("--checkpoint", required=True, help="a run's out_dir (newest checkpoint) or a checkpoint folder")
-    e.add_argument("--out", required=True, help="the folder to write (config.json, model.safetensors, tokenizer)")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        if args.command == "pretrain":
-            pretrain(load_train_config(args.config, args.overrides), fresh=args.fresh)
-        elif args.command == "generate":
-            from train.generate import run_generate
-
-            run_generate(args)
-        else:
-            from train.export import export_hf
-
-            print(f"wrote {export_hf(args.checkpoint, args.out)}/ (LlamaForCausalLM, tokenizer)")
+        run(args)
     except ValueError as exc:
         print(f"corral: error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.core.table1 import PAPER_TABLE1
+
 ALL_SOURCES = ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
 # Sources the job reads by default.
 IMPLEMENTED_SOURCES = ALL_SOURCES
@@ -161,13 +163,13 @@ class BooksConfig:
 class MixtureConfig:
     """Sampling proportions by source: LLaMA's Table 1 by default (renormalized over the sources present)."""
 
-    commoncrawl: float = 0.67
-    c4: float = 0.15
-    github: float = 0.045
-    wikipedia: float = 0.045
-    books: float = 0.045
-    arxiv: float = 0.025
-    stackexchange: float = 0.02
+    commoncrawl: float = PAPER_TABLE1["commoncrawl"]["sampling"]
+    c4: float = PAPER_TABLE1["c4"]["sampling"]
+    github: float = PAPER_TABLE1["github"]["sampling"]
+    wikipedia: float = PAPER_TABLE1["wikipedia"]["sampling"]
+    books: float = PAPER_TABLE1["books"]["sampling"]
+    arxiv: float = PAPER_TABLE1["arxiv"]["sampling"]
+    stackexchange: float = PAPER_TABLE1["stackexchange"]["sampling"]
 
     def weights(self) -> dict[str, float]:
         return {source: getattr(self, source) for source in ALL_SOURCES}

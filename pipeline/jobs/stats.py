@@ -24,18 +24,8 @@ import pyarrow.compute as pc
 
 from pipeline.core.config import ALL_SOURCES, MixtureConfig
 from pipeline.core.shards import write_text_atomic
+from pipeline.core.table1 import PAPER_TABLE1, PAPER_TOKENS
 
-# LLaMA (Touvron et al. 2023), Table 1: sampling proportion, epochs over 1.4T tokens, disk size.
-PAPER_TABLE1 = {
-    "commoncrawl": {"sampling": 0.67, "epochs": 1.10, "disk": "3.3 TB"},
-    "c4": {"sampling": 0.15, "epochs": 1.06, "disk": "783 GB"},
-    "github": {"sampling": 0.045, "epochs": 0.64, "disk": "328 GB"},
-    "wikipedia": {"sampling": 0.045, "epochs": 2.45, "disk": "83 GB"},
-    "books": {"sampling": 0.045, "epochs": 2.23, "disk": "85 GB"},
-    "arxiv": {"sampling": 0.025, "epochs": 1.06, "disk": "92 GB"},
-    "stackexchange": {"sampling": 0.02, "epochs": 1.03, "disk": "78 GB"},
-}
-PAPER_TOKENS = 1.4e12  # LLaMA-33B and 65B: 1.4T tokens
 # The corpus job's stage order (pipeline/jobs/corpus.py); dedup steps come in their configured order.
 STAGES_BEFORE_DEDUP = ("read", "clean", "filter")
 STAGES_AFTER_DEDUP = ("lang", "perplexity", "wiki_ref")
