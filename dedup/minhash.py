@@ -98,10 +98,6 @@ def encode_position(file_index: int, row: int) -> int:
     return (file_index << ROW_BITS) | row
 
 
-def decode_position(code: int) -> tuple[int, int]:
-    return int(code) >> ROW_BITS, int(code) & ((1 << ROW_BITS) - 1)
-
-
 def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(n, bands) uint64: the 64-bit XXH3 of each band's `rows` values (4 bytes each, little
     endian), seeded by the band index, so equal bands of different index never collide."""

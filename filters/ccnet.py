@@ -43,7 +43,6 @@ class LanguageModelFiles:
 
     sp_model: str
     lm: str
-    cutoffs: tuple[float, float]
 
 
 class LangIdStep:

@@ -234,6 +234,6 @@ def commoncrawl_models(cfg: CorpusConfig) -> tuple[str, dict[str, LanguageModelF
     if missing:
         raise ValueError(f"no perplexity model for {', '.join(missing)} in {cfg.models.dir}: "
                          "add to models.lm_languages and run `make models`")
-    lms = {lang: LanguageModelFiles(str(root / m["sp_model"]), str(root / m["lm"]), tuple(m["cutoffs"]))
+    lms = {lang: LanguageModelFiles(str(root / m["sp_model"]), str(root / m["lm"]))
            for lang, m in manifest["lm"].items()}
     return manifest["lid"]["path"], lms, str(root / manifest["wikiref"]["path"])

@@ -166,6 +166,15 @@ def _staged_docs(out_dir: str, info: dict[str, Any], kind: str = "read") -> Iter
             row += 1
 
 
+def _run_steps(out: Document | Dropped, steps: list) -> Document | Dropped:
+    """Model steps (Document -> Document | Dropped) in order, until one drops the document."""
+    for step in steps:
+        if isinstance(out, Dropped):
+            break
+        out = step(out)
+    return out
+
+
 class ReplayKeys(beam.DoFn):
     """Phase 2: the keys of a later dedup step, from the staged documents as earlier steps left them."""
 
@@ -193,7 +202,7 @@ class FinishFile(beam.DoFn):
         self._plan, self._steps, self._out, self._write_dropped = plan, steps, out_dir, write_dropped
 
     def setup(self) -> None:
-        self._models = [(stage, make()) for stage, make in self._plan.after_dedup]  # once per worker
+        self._models = [make() for _, make in self._plan.after_dedup]  # once per worker
 
     def process(self, joined: tuple[int, dict[str, Iterable]]) -> Iterator[tuple]:
         index, grouped = joined
@@ -207,11 +216,7 @@ class FinishFile(beam.DoFn):
                        self._write_dropped)
         perplexities: dict[str, list[float]] = collections.defaultdict(list)
         for row, doc in _staged_docs(self._out, info):
-            out = _apply_steps(doc, row, self._steps, decisions, stats)
-            for _, model_step in self._models:
-                if isinstance(out, Dropped):
-                    break
-                out = model_step(out)
+            out = _run_steps(_apply_steps(doc, row, self._steps, decisions, stats), self._models)
             if not last and not isinstance(out, Dropped):
                 perplexities[out.lang].append(out.perplexity)
             route.add(out)
@@ -235,20 +240,15 @@ class BucketFile(beam.DoFn):
         self._plan, self._out, self._write_dropped = plan, out_dir, write_dropped
 
     def setup(self) -> None:
-        self._models = [(stage, make()) for stage, make in self._plan.after_bucket]  # once per worker
+        self._models = [make() for _, make in self._plan.after_bucket]  # once per worker
 
     def process(self, item: tuple[int, tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[tuple]:
         index, (info, cutoffs) = item
         task = info["task"]
-        steps = [self._plan.bucket(cutoffs)] + [step for _, step in self._models]
+        steps = [self._plan.bucket(cutoffs), *self._models]
         route = _Route(self._out, task, ("final", "dropped2"), UniqueIdsStep(task.source), self._write_dropped)
         for _, doc in _staged_docs(self._out, info, "scored"):
-            out: Document | Dropped = doc
-            for step in steps:
-                out = step(out)
-                if isinstance(out, Dropped):
-                    break
-            route.add(out)
+            route.add(_run_steps(doc, steps))
         final, dropped = route.close()
         release_memory()
         yield from route.records()
