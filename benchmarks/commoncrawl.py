@@ -25,14 +25,13 @@ import time
 from pathlib import Path
 
 from dedup.hashing import content_hash, line_hash, normalize_for_exact
-from filters.ccnet import LangIdStep, PerplexityStep, WikiRefStep
+from filters.ccnet import lang_id_step, perplexity_step, wiki_ref_step
 from pipeline.cli import main as corral
 from pipeline.cli import run_pipeline
-from pipeline.core.config import load_config
 from pipeline.core.document import Document
-from pipeline.jobs.corpus import CommonCrawlModels
 from pipeline.jobs.models import commoncrawl_models
-from pipeline.sources.commoncrawl import parse_commoncrawl_file
+from pipeline.sources.commoncrawl import CommonCrawlModels, parse_commoncrawl_file
+from pipeline.sources.registry import load_corpus_config
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpus-samples"
@@ -59,8 +58,8 @@ def _stages(root: Path, cfg, models: CommonCrawlModels):
     docs, t_read = _timed(lambda: [d for f in files for d in parse_commoncrawl_file(str(f), f.name, cfg.commoncrawl)
                                    if isinstance(d, Document)])
     cc = cfg.commoncrawl
-    steps = {"lang": LangIdStep(cc, models.lid)(), "perplexity": PerplexityStep(cc, models.lms)(),
-             "wiki_ref": WikiRefStep(cc, models.wikiref)()}
+    steps = {"lang": lang_id_step(cc, models.lid), "perplexity": perplexity_step(models.lms),
+             "wiki_ref": wiki_ref_step(cc, models.wikiref)}
 
     def dedup_hashing():
         for d in docs:
@@ -87,7 +86,7 @@ def main() -> None:
         root = _input_root(work, args.copies)
         overrides = [f"models.dir={models_dir}", "commoncrawl.lang_threshold=0", "commoncrawl.wiki_ref_threshold=0",
                      "commoncrawl.keep_buckets=head,middle,tail", "dedup.commoncrawl=[]", f"input={root}"]
-        cfg = load_config("sample", overrides)
+        cfg = load_corpus_config("sample", overrides)
         models = CommonCrawlModels(*commoncrawl_models(cfg))
         warc_gz = sum(f.stat().st_size for f in (root / "commoncrawl").iterdir())
         warc = sum(len(gzip.decompress(f.read_bytes())) for f in (root / "commoncrawl").iterdir())

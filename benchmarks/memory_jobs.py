@@ -47,9 +47,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.core.config import CorpusConfig, WikipediaConfig, config_to_dict
+from pipeline.core.config import config_to_dict
 from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA, Document
 from pipeline.core.shards import write_batches_atomic
+from pipeline.sources.registry import CorpusConfig
+from pipeline.sources.wikipedia import WikipediaConfig
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "corpus-samples"

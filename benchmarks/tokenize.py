@@ -22,10 +22,10 @@ import pyarrow as pa
 import sentencepiece as spm
 
 from pipeline.cli import beam_options, main
-from pipeline.core.config import load_config
 from pipeline.core.shards import write_atomic, write_text_atomic
 from pipeline.jobs.tokenize_job import build_encode
 from pipeline.jobs.tokenizer import train_tokenizer
+from pipeline.sources.registry import load_corpus_config
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-samples"
 
@@ -55,7 +55,7 @@ def main_bench() -> None:
         assert main(["corpus", "--input", str(SHARED), "--output", str(work / "small"), "--set",
                      "sources=c4,wikipedia"]) == 0
         texts = _replicate(work / "small", work / "corpus", args.copies)
-        cfg = load_config("sample", [f"tokenizer.dir={work / 'tok'}", f"tokenizer.vocab_size={args.vocab}"])
+        cfg = load_corpus_config("sample", [f"tokenizer.dir={work / 'tok'}", f"tokenizer.vocab_size={args.vocab}"])
         card = train_tokenizer(str(work / "corpus"), cfg)
         model = str(work / "tok" / "tokenizer.model")
         sp = spm.SentencePieceProcessor(model_file=model)

@@ -9,6 +9,7 @@ Text is encoded as UTF-8 with "surrogatepass": a lone surrogate left by a broken
 """
 from __future__ import annotations
 
+import numpy as np
 import xxhash
 
 from dedup.minhash_core import word_shingles
@@ -92,7 +93,13 @@ def book_shingles(text: str, n: int = 5) -> set[int]:
     return {xxhash.xxh3_64_intdigest(s) for s in word_shingles(text, n)}
 
 
-def book_overlap(shingles_a: set[int], shingles_b: set[int]) -> float:
+def _unique_array(shingles: set[int] | np.ndarray) -> np.ndarray:
+    if isinstance(shingles, np.ndarray):
+        return shingles  # the sorted, unique hashes the near-dup sidecars store
+    return np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+
+
+def book_overlap(shingles_a: set[int] | np.ndarray, shingles_b: set[int] | np.ndarray) -> float:
     """Content overlap of two books for LLaMA's rule (Touvron et al. 2023, section 2, Books:
     "we remove books with more than 90% content overlap"): the overlap coefficient
 
@@ -102,10 +109,11 @@ def book_overlap(shingles_a: set[int], shingles_b: set[int]) -> float:
     overlap coefficient is chosen over Jaccard |A ∩ B| / |A ∪ B| because an abridged edition, or
     one volume of a collected edition, lies inside the longer book: it is fully duplicated
     content (coefficient near 1), while its Jaccard with the long book is small. 0.0 when either
-    set is empty (an empty book overlaps nothing).
+    set is empty (an empty book overlaps nothing). Sets, or arrays of unique hashes (the near-dup
+    path's sidecars: dedup/minhash.py verifies book pairs with this function).
     """
-    if not shingles_a or not shingles_b:
+    a, b = _unique_array(shingles_a), _unique_array(shingles_b)
+    if not a.size or not b.size:
         return 0.0
-    small, large = sorted((shingles_a, shingles_b), key=len)
-    num_common = sum(1 for h in small if h in large)
-    return num_common / len(small)
+    num_common = np.intersect1d(a, b, assume_unique=True).size
+    return num_common / min(a.size, b.size)

@@ -44,7 +44,7 @@ import scipy.sparse.csgraph
 import xxhash
 
 from dedup.common import DECISION, NUM_BUCKETS, KeyedStep, stage_name, stat
-from dedup.hashing import book_shingles, normalize_for_exact
+from dedup.hashing import book_overlap, book_shingles, normalize_for_exact
 from dedup.minhash_core import MinHasher, optimal_bands
 from pipeline.core.config import BookDedupConfig, MinHashConfig
 from pipeline.core.document import Document, Dropped, DropReason
@@ -66,7 +66,6 @@ class NearParams:
     verify: str  # none | estimate | jaccard | overlap
     threshold: float  # for the verification (Jaccard, or overlap coefficient for books)
     keep: str  # longest | smallest_id
-    max_rounds: int
     reason: DropReason
     strict: bool = False  # overlap must exceed the threshold ("more than 90%") rather than reach it
     normalize: bool = False  # shingle CCNet-normalized text (case, accents, punctuation, digits)
@@ -76,7 +75,7 @@ def near_params(cfg: MinHashConfig) -> NearParams:
     band_threshold = cfg.threshold if cfg.verify == "none" else cfg.candidate_threshold
     bands, rows = (cfg.bands, cfg.rows) if cfg.bands else optimal_bands(band_threshold, cfg.num_perm)
     return NearParams(cfg.ngram, cfg.num_perm, cfg.seed, bands, rows, cfg.verify, cfg.threshold, cfg.keep,
-                      cfg.max_rounds, DropReason.DUPLICATE_NEAR, normalize=cfg.normalize)
+                      DropReason.DUPLICATE_NEAR, normalize=cfg.normalize)
 
 
 def book_params(cfg: BookDedupConfig) -> NearParams:
@@ -85,7 +84,7 @@ def book_params(cfg: BookDedupConfig) -> NearParams:
     # "œ"), so books are compared on CCNet-normalized words: Entre Nous in UTF-8 and in Latin-1
     # overlap 0.84 as raw words and 0.998 normalized.
     return NearParams(cfg.ngram, cfg.num_perm, cfg.seed, bands, rows, "overlap", cfg.max_overlap, cfg.keep,
-                      cfg.max_rounds, DropReason.DUPLICATE_BOOK, strict=True, normalize=True)
+                      DropReason.DUPLICATE_BOOK, strict=True, normalize=True)
 
 
 # Band groups up to this size yield every pair, larger ones a star from their first member: a
@@ -209,13 +208,12 @@ def _scores_pass(a: tuple, b: tuple, p: NearParams) -> np.ndarray:
     passed = np.zeros(n, dtype=bool)
     for i in range(n):
         sa, sb = a[1][i], b[1][i]
-        common = np.intersect1d(sa, sb, assume_unique=True).size
         if p.verify == "jaccard":
+            common = np.intersect1d(sa, sb, assume_unique=True).size
             union = sa.size + sb.size - common
             passed[i] = union > 0 and common / union >= p.threshold
-        else:  # overlap coefficient, dedup.hashing.book_overlap
-            smaller = min(sa.size, sb.size)
-            score = common / smaller if smaller else 0.0
+        else:  # LLaMA's book rule: the overlap coefficient
+            score = book_overlap(sa, sb)
             passed[i] = score > p.threshold if p.strict else score >= p.threshold
     return passed
 

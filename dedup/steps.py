@@ -6,7 +6,7 @@ from dedup.exact import ExactStep
 from dedup.lines import dedup_lines
 from dedup.minhash import dedup_books, dedup_near
 from dedup.spans import dedup_spans
-from pipeline.core.config import DedupConfig
+from pipeline.core.config import DedupConfigBase
 
 _BUILDERS = {
     "exact": lambda source, cfg: ExactStep(source, cfg.exact),
@@ -17,7 +17,7 @@ _BUILDERS = {
 }
 
 
-def build_dedup(step: str, source: str, cfg: DedupConfig) -> KeyedStep:
+def build_dedup(step: str, source: str, cfg: DedupConfigBase) -> KeyedStep:
     """exact | lines (CCNet) | near (MinHash LSH) | books (LLaMA's 90% rule) | spans (C4)."""
     assert step in _BUILDERS, f"config validation lets only known steps through, got {step!r}"
     return _BUILDERS[step](source, cfg)

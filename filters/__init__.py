@@ -1,1 +1,1 @@
-"""Pure document checks and cleaners (no Beam imports), plus the FilterDocuments DoFn."""
+"""Pure document checks and cleaners, and the CommonCrawl model steps (no Beam imports)."""

@@ -34,9 +34,27 @@ import dataclasses
 import re
 from pathlib import Path
 
-from pipeline.core.config import C4Config
 from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.core.text import count_sentences
+
+
+@dataclasses.dataclass(frozen=True)
+class C4Config:
+    """C4's heuristics (Raffel et al. 2020, section 2.2); each rule can be switched off."""
+
+    # The paper: "only retained lines that contained at least 5 words" and "discarded any page with
+    # fewer than 3 sentences" (the issue text had the two numbers swapped; the paper and tfds agree).
+    terminal_punctuation: bool = True  # keep only lines ending in . ! ? or a double quote
+    min_words_per_line: int = 5  # 0 turns the rule off
+    max_word_length: int = 1000  # lines with a longer word are removed; 0 turns it off
+    min_sentences: int = 3  # pages with fewer are dropped; 0 turns it off
+    lorem_ipsum: bool = True  # drop pages containing "lorem ipsum"
+    curly_bracket: bool = True  # drop pages containing "{"
+    javascript: bool = True  # remove lines mentioning javascript
+    policy: bool = True  # remove cookie / privacy-policy / terms-of-use lines
+    citations: bool = True  # remove Wikipedia-style citation markers such as [1] and [edit]
+    badwords_file: str | None = None  # one word or phrase per line; pages containing one are dropped
+
 
 STAGE = "clean"
 

@@ -7,8 +7,9 @@ run's CommonCrawl pages of each language, after dedup and language ID, as CCNet 
 cutoff.csv holds percentiles of CommonCrawl pages, not of Wikipedia): the job scores every page,
 gathers the perplexities per language, and buckets in a later pass (pipeline/jobs/passes.py).
 
-Each class is a picklable factory: the Beam layer calls it in `DoFn.setup()`, so each model loads
-once per worker, and it returns a plain `Document -> Document | Dropped` step. No Beam here.
+Each `*_step` function loads its model and returns a plain `Document -> Document | Dropped` step;
+the corpus job builds them with `Recipe(lang_id_step, cfg, path)` in `DoFn.setup()`, so each model
+loads once per worker. No Beam here.
 """
 from __future__ import annotations
 
@@ -16,8 +17,30 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.core.config import CommonCrawlConfig
 from pipeline.core.document import Document, Dropped, DropReason
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonCrawlConfig:
+    """CCNet's recipe (Wenzek et al. 2020) as LLaMA used it, plus the Wikipedia-reference filter."""
+
+    max_record_bytes: int = 16 * 1024 * 1024  # a larger WARC payload is a parse_error
+    min_chars: int = 300  # shorter pages are dropped when read (`too_short`), as cc_net's reader does
+    languages: tuple[str, ...] = ("en",)  # fastText lid.176 labels to keep
+    lang_threshold: float = 0.5  # CCNet keeps lid.176 score >= 0.5
+    keep_buckets: tuple[str, ...] = ("head", "middle")  # perplexity buckets kept (RedPajama: head+middle)
+    # Perplexity cut-offs between head|middle and middle|tail for every language (for example
+    # CCNet's English 340 / 520 with CCNet's own models); empty: the models.ppl_percentiles of the
+    # perplexities of this run's CommonCrawl pages of each language, as CCNet cut its buckets.
+    ppl_cutoffs: tuple[float, ...] = ()
+    wiki_ref_threshold: float = 0.25  # RedPajama kept pages with reference probability >= 0.25
+
+    def __post_init__(self) -> None:
+        cut = self.ppl_cutoffs
+        if cut and (len(cut) != 2 or not cut[0] <= cut[1]):
+            raise ValueError(f"commoncrawl.ppl_cutoffs {list(cut)}: give two increasing perplexities "
+                             "(head|middle, middle|tail), or [] to cut at percentiles of this run's pages")
+
 
 Step = Callable[[Document], "Document | Dropped"]
 
@@ -45,48 +68,36 @@ class LanguageModelFiles:
     lm: str
 
 
-class LangIdStep:
+def lang_id_step(cfg: CommonCrawlConfig, model_path: str) -> Step:
     """fastText lid.176: record lang and lang_score; keep cfg.languages with score >= threshold."""
+    from filters.langid import LanguageIdentifier
 
-    def __init__(self, cfg: CommonCrawlConfig, model_path: str) -> None:
-        self._cfg, self._model_path = cfg, model_path
+    identifier = load_model("the language-identification model", model_path, lambda: LanguageIdentifier(model_path))
 
-    def __call__(self) -> Step:
-        from filters.langid import LanguageIdentifier
+    def step(doc: Document) -> Document | Dropped:
+        lang, score = identifier.predict(doc.text)
+        doc = dataclasses.replace(doc, lang=lang or None, lang_score=score)
+        if lang not in cfg.languages or score < cfg.lang_threshold:
+            return Dropped(doc, DropReason.LANG, "lang", f"{lang or 'none'} {score:.2f}")
+        return doc
 
-        identifier, cfg = load_model("the language-identification model", self._model_path,
-                                      lambda: LanguageIdentifier(self._model_path)), self._cfg
-
-        def step(doc: Document) -> Document | Dropped:
-            lang, score = identifier.predict(doc.text)
-            doc = dataclasses.replace(doc, lang=lang or None, lang_score=score)
-            if lang not in cfg.languages or score < cfg.lang_threshold:
-                return Dropped(doc, DropReason.LANG, "lang", f"{lang or 'none'} {score:.2f}")
-            return doc
-
-        return step
+    return step
 
 
-class PerplexityStep:
+def perplexity_step(models: dict[str, LanguageModelFiles]) -> Step:
     """KenLM perplexity of the page under its language's model, recorded on the document. The
-    bucket comes later (BucketStep), once the cut-offs are known: they are percentiles of these
+    bucket comes later (bucket_step), once the cut-offs are known: they are percentiles of these
     very perplexities over the run's CommonCrawl pages of that language."""
+    from filters.perplexity import PerplexityScorer
 
-    def __init__(self, models: dict[str, LanguageModelFiles]) -> None:
-        self._models = models
+    scorers = {lang: load_model(f"the {lang} perplexity model", m.lm, lambda m=m: PerplexityScorer(m.sp_model, m.lm))
+               for lang, m in models.items()}
 
-    def __call__(self) -> Step:
-        from filters.perplexity import PerplexityScorer
+    def step(doc: Document) -> Document | Dropped:
+        # The launcher checks that every kept language has a model, so doc.lang is one of them.
+        return dataclasses.replace(doc, perplexity=scorers[doc.lang].perplexity(doc.text))
 
-        scorers = {lang: load_model(f"the {lang} perplexity model", m.lm,
-                                    lambda m=m: PerplexityScorer(m.sp_model, m.lm))
-                   for lang, m in self._models.items()}
-
-        def step(doc: Document) -> Document | Dropped:
-            # The launcher checks that every kept language has a model, so doc.lang is one of them.
-            return dataclasses.replace(doc, perplexity=scorers[doc.lang].perplexity(doc.text))
-
-        return step
+    return step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,46 +134,35 @@ def choose_cutoffs(cfg: CommonCrawlConfig, percentiles: tuple[float, ...], perpl
     return Cutoffs(computed, "commoncrawl", len(perplexities), computed)
 
 
-class BucketStep:
+def bucket_step(cfg: CommonCrawlConfig, cutoffs: dict[str, Cutoffs]) -> Step:
     """CCNet's buckets: head below the first cut-off, middle below the second, else tail; keep
     cfg.keep_buckets. Built per file from the cut-offs of each language (no model to load)."""
+    from filters.perplexity import bucket
 
-    def __init__(self, cfg: CommonCrawlConfig) -> None:
-        self._cfg = cfg
+    keep = cfg.keep_buckets
 
-    def __call__(self, cutoffs: dict[str, Cutoffs]) -> Step:
-        from filters.perplexity import bucket
+    def step(doc: Document) -> Document | Dropped:
+        # Every page that reached this step has a perplexity, so its language has cut-offs.
+        doc = dataclasses.replace(doc, ppl_bucket=bucket(doc.perplexity, cutoffs[doc.lang].values))
+        if doc.ppl_bucket not in keep:
+            return Dropped(doc, DropReason.PERPLEXITY, "perplexity", f"{doc.ppl_bucket} {doc.perplexity:.1f}")
+        return doc
 
-        keep = self._cfg.keep_buckets
-
-        def step(doc: Document) -> Document | Dropped:
-            # Every page that reached this step has a perplexity, so its language has cut-offs.
-            doc = dataclasses.replace(doc, ppl_bucket=bucket(doc.perplexity, cutoffs[doc.lang].values))
-            if doc.ppl_bucket not in keep:
-                return Dropped(doc, DropReason.PERPLEXITY, "perplexity", f"{doc.ppl_bucket} {doc.perplexity:.1f}")
-            return doc
-
-        return step
+    return step
 
 
-class WikiRefStep:
+def wiki_ref_step(cfg: CommonCrawlConfig, model_path: str) -> Step:
     """The Wikipedia-reference classifier: record wiki_ref_prob; keep pages >= the threshold."""
+    from filters.wikiref import WikiRefClassifier
 
-    def __init__(self, cfg: CommonCrawlConfig, model_path: str) -> None:
-        self._cfg, self._model_path = cfg, model_path
+    classifier = load_model("the reference classifier", model_path, lambda: WikiRefClassifier(model_path))
+    threshold = cfg.wiki_ref_threshold
 
-    def __call__(self) -> Step:
-        from filters.wikiref import WikiRefClassifier
+    def step(doc: Document) -> Document | Dropped:
+        prob = classifier.prob(doc.text)
+        doc = dataclasses.replace(doc, wiki_ref_prob=prob)
+        if prob < threshold:
+            return Dropped(doc, DropReason.WIKI_REF, "wiki_ref", f"{prob:.4f}")
+        return doc
 
-        classifier = load_model("the reference classifier", self._model_path,
-                                lambda: WikiRefClassifier(self._model_path))
-        threshold = self._cfg.wiki_ref_threshold
-
-        def step(doc: Document) -> Document | Dropped:
-            prob = classifier.prob(doc.text)
-            doc = dataclasses.replace(doc, wiki_ref_prob=prob)
-            if prob < threshold:
-                return Dropped(doc, DropReason.WIKI_REF, "wiki_ref", f"{prob:.4f}")
-            return doc
-
-        return step
+    return step

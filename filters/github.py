@@ -34,8 +34,36 @@ import posixpath
 import re
 
 from filters.basic import check_not_empty
-from pipeline.core.config import GitHubConfig
 from pipeline.core.document import Document, Dropped, DropReason
+
+# RedPajama's GitHub allow-list of code and text extensions (its github_clean_dedup_local.py).
+GITHUB_EXTENSIONS = (
+    ".asm", ".bat", ".cmd", ".c", ".h", ".cs", ".cpp", ".hpp", ".c++", ".h++", ".cc", ".hh", ".C", ".H",
+    ".cmake", ".css", ".dockerfile", ".f90", ".f", ".f03", ".f08", ".f77", ".f95", ".for", ".fpp", ".go",
+    ".hs", ".html", ".java", ".js", ".jl", ".lua", ".md", ".markdown", ".php", ".php3", ".php4", ".php5",
+    ".phps", ".phpt", ".pl", ".pm", ".pod", ".perl", ".ps1", ".psd1", ".psm1", ".py", ".rb", ".rs", ".sql",
+    ".scala", ".sh", ".bash", ".command", ".zsh", ".ts", ".tsx", ".tex", ".vb", "Dockerfile", "Makefile",
+    ".xml", ".rst", ".m", ".smali",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class GitHubConfig:
+    """LLaMA section 2: Apache/BSD/MIT repositories; RedPajama's line-length and alphanumeric filters."""
+
+    licenses: tuple[str, ...] = ("apache-2.0", "bsd-2-clause", "bsd-3-clause", "mit")
+    extensions: tuple[str, ...] = GITHUB_EXTENSIONS  # suffixes, or whole names (Makefile)
+    max_line_length: int = 1000
+    max_mean_line_length: int = 100
+    min_alnum_fraction: float = 0.25
+    min_alpha_per_token: float = 1.5  # RedPajama: alphabetic characters per token; 0 turns it off
+    # Exact file dedup hashes the file's text as it is (RedPajama: md5 of the content), not the
+    # dedup.exact.normalization form; false: that normalization, as for the other sources.
+    raw_exact_dedup: bool = True
+    max_file_bytes: int = 1_000_000  # a larger source file is dropped as too_large
+    max_archive_bytes: int = 2_000_000_000  # decompressed cap per repository archive
+    strip_license_headers: bool = True
+
 
 STAGE = "clean"
 VENDORED_DIRS = frozenset({"node_modules", "bower_components", "vendor", "third_party", "dist", "build"})
@@ -223,14 +251,6 @@ def _text_rules(text: str, cfg: GitHubConfig) -> tuple[DropReason, str] | None:
         if ratio < cfg.min_alpha_per_token:
             return DropReason.ALPHA_TOKENS, f"{ratio:.2f} alphabetic characters per token"
     return None
-
-
-def check_github_file(doc: Document, cfg: GitHubConfig) -> DropReason | None:
-    """VENDORED, EXTENSION, LONG_LINE, MEAN_LINE, ALNUM, ALPHA_TOKENS in that order on the text as it is (the
-    path is the metadata's "path"); None keeps the file. Blank text passes the text rules."""
-    path = doc.meta().get("path", doc.id)
-    verdict = _path_rules(path, doc.text, cfg) or _text_rules(doc.text, cfg)
-    return verdict[0] if verdict else None
 
 
 def clean_github(doc: Document, cfg: GitHubConfig) -> Document | Dropped:

@@ -35,7 +35,7 @@ from pipeline.core.text import normalize_line
 # A document with no scorable line: no evidence that it reads like Wikipedia, so it lands in the
 # tail. Arrow's float64 column stores inf as is.
 EMPTY_PERPLEXITY = math.inf
-BUCKETS = ("head", "middle", "tail")
+BUCKETS = ("head", "middle", "tail")  # what `bucket` returns, lowest perplexity first
 
 
 class PerplexityScorer:
@@ -83,8 +83,9 @@ def bucket(perplexity: float, cutoffs: tuple[float, float]) -> str:
             f"perplexity cut-offs {tuple(cutoffs)} must be two increasing numbers (head|middle, "
             "middle|tail): set commoncrawl.ppl_cutoffs, or leave it empty to cut at percentiles of this run's pages"
         )
+    head, middle, tail = BUCKETS
     if perplexity < cutoffs[0]:
-        return "head"
+        return head
     if perplexity < cutoffs[1]:
-        return "middle"
-    return "tail"
+        return middle
+    return tail

@@ -10,7 +10,7 @@ import time
 
 import yaml
 
-from pipeline.core.config import ALL_SOURCES, absolute_path, absolute_paths, is_uri, load_config
+from pipeline.core.config import absolute_path, absolute_paths, is_uri
 
 # Importing this module does nothing but define the commands: `main` quiets Beam's import-time
 # logging first, then imports the layers below (Beam, the jobs, the launchers) where a command
@@ -57,7 +57,9 @@ def _load_config(preset: str, overrides: list[str]):
     """The config with every local path made absolute here, at launch: workers on a cluster (or in
     a worker pool started elsewhere) do not share the launcher's working folder."""
     try:
-        return absolute_paths(load_config(preset, overrides))
+        from pipeline.sources.registry import load_corpus_config
+
+        return absolute_paths(load_corpus_config(preset, overrides))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read config {preset} ({str(exc).splitlines()[0][:200]}); "
                          "fix the file or give another --config") from None
@@ -132,7 +134,9 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
 def _note_unread_folders(cfg) -> None:
     if is_uri(cfg.input):
         return
-    unread = [s for s in ALL_SOURCES if s not in cfg.sources and os.path.isdir(os.path.join(cfg.input, s))]
+    from pipeline.sources.registry import SOURCE_NAMES
+
+    unread = [s for s in SOURCE_NAMES if s not in cfg.sources and os.path.isdir(os.path.join(cfg.input, s))]
     if unread:
         print(f"note: not reading {', '.join(unread)} (not in config 'sources')", file=sys.stderr)
 

@@ -12,33 +12,25 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import shutil
 from pathlib import Path
 
-from scripts.bad import arxiv, books, c4, commoncrawl, github, stackexchange, wikipedia
+from pipeline.sources.registry import SOURCE_NAMES
 from scripts.bad.common import Case
 
-BUILDERS = {
-    "c4": c4.build,
-    "commoncrawl": commoncrawl.build,
-    "wikipedia": wikipedia.build,
-    "github": github.build,
-    "books": books.build,
-    "arxiv": arxiv.build,
-    "stackexchange": stackexchange.build,
-}
 
-
-def make_bad_fixtures(root: Path, big: bool = False, sources: tuple[str, ...] = tuple(BUILDERS)) -> list[Case]:
-    """Write `root/<source>/...` for each source (replacing what was there); return the cases."""
+def make_bad_fixtures(root: Path, big: bool = False, sources: tuple[str, ...] = SOURCE_NAMES) -> list[Case]:
+    """Write `root/<source>/...` for each source (replacing what was there), each by
+    scripts/bad/<source>.py `build`; return the cases."""
     cases: list[Case] = []
     for source in sources:
         folder = root / source
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        cases += BUILDERS[source](folder, big)
+        cases += importlib.import_module(f"scripts.bad.{source}").build(folder, big)
     return cases
 
 

@@ -2,30 +2,22 @@
 `python -m scripts.make_sample data/sample`. Every text in it is written by this project."""
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 from pathlib import Path
 
-from scripts.sample import arxiv, books, c4, commoncrawl, github, stackexchange, wikipedia
-
-WRITERS = {
-    "arxiv": arxiv.write_sample,
-    "books": books.write_sample,
-    "c4": c4.write_sample,
-    "commoncrawl": commoncrawl.write_sample,
-    "github": github.write_sample,
-    "stackexchange": stackexchange.write_sample,
-    "wikipedia": wikipedia.write_sample,
-}
+from pipeline.sources.registry import SOURCE_NAMES
 
 
 def make_sample(root: Path) -> None:
-    for source, write in WRITERS.items():
+    """Every registered source's folder, written by scripts/sample/<source>.py `write_sample`."""
+    for source in SOURCE_NAMES:
         folder = root / source
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        write(folder)
+        importlib.import_module(f"scripts.sample.{source}").write_sample(folder)
 
 
 if __name__ == "__main__":

@@ -57,3 +57,16 @@ def sample_corpus(tmp_path_factory, sample_models) -> Path:
 @pytest.fixture(scope="session")
 def shared_corpus(tmp_path_factory, shared_models) -> Path:
     return run_corpus(tmp_path_factory.mktemp("shared-corpus") / "corpus", SHARED_SAMPLES, shared_models)
+
+
+def read_files(source: str, parse_file, files, cfg) -> tuple[list, list]:
+    """What the corpus job's read pass takes from `parse_file` over `files` ((path, rel) pairs),
+    the read nets of pipeline.core.stages.read_records included: (Documents, Dropped records)."""
+    from pipeline.core.document import Dropped
+    from pipeline.core.stages import read_records
+
+    kept, dropped = [], []
+    for path, rel in files:
+        for out in read_records(source, parse_file, path, rel, cfg):
+            (dropped if isinstance(out, Dropped) else kept).append(out)
+    return kept, dropped

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipeline.core.config import MixtureConfig, load_config
+from pipeline.core.config import load_config
+from pipeline.sources.registry import MixtureConfig
 
 # LLaMA Table 2 for the paper's sizes; smaller models tolerate (and need) a higher rate.
 DEFAULT_PEAK_LR = {

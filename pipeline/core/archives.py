@@ -78,7 +78,9 @@ def is_mac_metadata(name: str) -> bool:
 
 
 def safe_name(name: str) -> tuple[str, str]:
-    """(clean relative path, "") for a safe member name, or ("", why) for an unsafe one."""
+    """(clean relative path, "") for a safe member name, or ("", why) for an unsafe one: an
+    absolute path (`/x`, `\\x`, `C:x`), a parent folder (`..`), or nothing left. Every archive
+    reader (arXiv, GitHub, StackExchange) judges member names here."""
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
         return "", "absolute path"
     parts = re.split(r"[/\\]", name)

@@ -13,20 +13,10 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from pipeline.core.table1 import PAPER_TABLE1
-
-ALL_SOURCES = ("commoncrawl", "c4", "github", "wikipedia", "books", "arxiv", "stackexchange")
-# Sources the job reads by default.
-IMPLEMENTED_SOURCES = ALL_SOURCES
-# LLaMA section 2: "covers 20 languages, which use either the Latin or Cyrillic scripts".
-LLAMA_WIKIPEDIA_LANGUAGES = (
-    "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
-    "it", "nl", "pl", "pt", "ro", "ru", "sl", "sr", "sv", "uk",
-)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
@@ -36,48 +26,6 @@ class ShardsConfig:
     num_dropped_shards: int = 1  # per source, under <out>/dropped/<source>/
     write_dropped: bool = True  # at scale, turn off and keep only the counts
     batch_rows: int = 1000  # rows per Arrow record batch inside a shard
-
-
-@dataclasses.dataclass(frozen=True)
-class WikipediaConfig:
-    languages: tuple[str, ...] = LLAMA_WIKIPEDIA_LANGUAGES
-    namespaces: tuple[int, ...] = (0,)  # article namespace only
-    max_page_bytes: int = 64 * 1024 * 1024  # a larger <page> is a parse_error, not an OOM
-    min_chars: int = 1  # shorter plain text is dropped as empty
-
-
-@dataclasses.dataclass(frozen=True)
-class C4Config:
-    """C4's heuristics (Raffel et al. 2020, section 2.2); each rule can be switched off."""
-
-    # The paper: "only retained lines that contained at least 5 words" and "discarded any page with
-    # fewer than 3 sentences" (the issue text had the two numbers swapped; the paper and tfds agree).
-    terminal_punctuation: bool = True  # keep only lines ending in . ! ? or a double quote
-    min_words_per_line: int = 5  # 0 turns the rule off
-    max_word_length: int = 1000  # lines with a longer word are removed; 0 turns it off
-    min_sentences: int = 3  # pages with fewer are dropped; 0 turns it off
-    lorem_ipsum: bool = True  # drop pages containing "lorem ipsum"
-    curly_bracket: bool = True  # drop pages containing "{"
-    javascript: bool = True  # remove lines mentioning javascript
-    policy: bool = True  # remove cookie / privacy-policy / terms-of-use lines
-    citations: bool = True  # remove Wikipedia-style citation markers such as [1] and [edit]
-    badwords_file: str | None = None  # one word or phrase per line; pages containing one are dropped
-
-
-@dataclasses.dataclass(frozen=True)
-class CommonCrawlConfig:
-    """CCNet's recipe (Wenzek et al. 2020) as LLaMA used it, plus the Wikipedia-reference filter."""
-
-    max_record_bytes: int = 16 * 1024 * 1024  # a larger WARC payload is a parse_error
-    min_chars: int = 300  # shorter pages are dropped when read (`too_short`), as cc_net's reader does
-    languages: tuple[str, ...] = ("en",)  # fastText lid.176 labels to keep
-    lang_threshold: float = 0.5  # CCNet keeps lid.176 score >= 0.5
-    keep_buckets: tuple[str, ...] = ("head", "middle")  # perplexity buckets kept (RedPajama: head+middle)
-    # Perplexity cut-offs between head|middle and middle|tail for every language (for example
-    # CCNet's English 340 / 520 with CCNet's own models); empty: the models.ppl_percentiles of the
-    # perplexities of this run's CommonCrawl pages of each language, as CCNet cut its buckets.
-    ppl_cutoffs: tuple[float, ...] = ()
-    wiki_ref_threshold: float = 0.25  # RedPajama kept pages with reference probability >= 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,79 +48,15 @@ class ModelsConfig:
     ref_seed: int = 1
 
 
-# RedPajama's GitHub allow-list of code and text extensions (its github_clean_dedup_local.py).
-GITHUB_EXTENSIONS = (
-    ".asm", ".bat", ".cmd", ".c", ".h", ".cs", ".cpp", ".hpp", ".c++", ".h++", ".cc", ".hh", ".C", ".H",
-    ".cmake", ".css", ".dockerfile", ".f90", ".f", ".f03", ".f08", ".f77", ".f95", ".for", ".fpp", ".go",
-    ".hs", ".html", ".java", ".js", ".jl", ".lua", ".md", ".markdown", ".php", ".php3", ".php4", ".php5",
-    ".phps", ".phpt", ".pl", ".pm", ".pod", ".perl", ".ps1", ".psd1", ".psm1", ".py", ".rb", ".rs", ".sql",
-    ".scala", ".sh", ".bash", ".command", ".zsh", ".ts", ".tsx", ".tex", ".vb", "Dockerfile", "Makefile",
-    ".xml", ".rst", ".m", ".smali",
-)
-
-
 @dataclasses.dataclass(frozen=True)
-class GitHubConfig:
-    """LLaMA section 2: Apache/BSD/MIT repositories; RedPajama's line-length and alphanumeric filters."""
+class MixtureConfigBase:
+    """Sampling proportions by source (renormalized over the sources present). The registry
+    (pipeline/sources/registry.py) adds one field per source, LLaMA's Table 1 by default."""
 
-    licenses: tuple[str, ...] = ("apache-2.0", "bsd-2-clause", "bsd-3-clause", "mit")
-    extensions: tuple[str, ...] = GITHUB_EXTENSIONS  # suffixes, or whole names (Makefile)
-    max_line_length: int = 1000
-    max_mean_line_length: int = 100
-    min_alnum_fraction: float = 0.25
-    min_alpha_per_token: float = 1.5  # RedPajama: alphabetic characters per token; 0 turns it off
-    # Exact file dedup hashes the file's text as it is (RedPajama: md5 of the content), not the
-    # dedup.exact.normalization form; false: that normalization, as for the other sources.
-    raw_exact_dedup: bool = True
-    max_file_bytes: int = 1_000_000  # a larger source file is dropped as too_large
-    max_archive_bytes: int = 2_000_000_000  # decompressed cap per repository archive
-    strip_license_headers: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class StackExchangeConfig:
-    """LLaMA section 2: the 28 largest sites; HTML removed; answers sorted by score, highest first."""
-
-    top_sites: int = 28  # keep the N sites with the most posts in the input; 0 keeps every site
-    sites: tuple[str, ...] = ()  # an explicit list of sites to keep (overrides top_sites)
-    # Questions with fewer answers are dropped as no_answers. 0: an unanswered question is kept as
-    # the question alone, as RedPajama kept it (its stack_exchange/filter.py).
-    min_answers: int = 0
-    max_archive_bytes: int = 200_000_000_000  # decompressed cap per .7z dump
-
-
-@dataclasses.dataclass(frozen=True)
-class ArxivConfig:
-    """LLaMA section 2: text from the first section on, no bibliography, no comments, macros inlined."""
-
-    max_archive_bytes: int = 500_000_000  # decompressed cap per submission (a bomb is unsafe_archive)
-    max_members: int = 10_000  # files per submission
-    max_nesting: int = 2  # archives inside archives (the monthly arXiv_src_*.tar bundles hold .gz/.tar.gz)
-    min_chars: int = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class BooksConfig:
-    """LLaMA section 2: Project Gutenberg books, boilerplate removed (the book dedup is in dedup/)."""
-
-    min_chars: int = 1
-    max_book_bytes: int = 100_000_000
-
-
-@dataclasses.dataclass(frozen=True)
-class MixtureConfig:
-    """Sampling proportions by source: LLaMA's Table 1 by default (renormalized over the sources present)."""
-
-    commoncrawl: float = PAPER_TABLE1["commoncrawl"]["sampling"]
-    c4: float = PAPER_TABLE1["c4"]["sampling"]
-    github: float = PAPER_TABLE1["github"]["sampling"]
-    wikipedia: float = PAPER_TABLE1["wikipedia"]["sampling"]
-    books: float = PAPER_TABLE1["books"]["sampling"]
-    arxiv: float = PAPER_TABLE1["arxiv"]["sampling"]
-    stackexchange: float = PAPER_TABLE1["stackexchange"]["sampling"]
+    SOURCES: ClassVar[tuple[str, ...]] = ()
 
     def weights(self) -> dict[str, float]:
-        return {source: getattr(self, source) for source in ALL_SOURCES}
+        return {source: getattr(self, source) for source in self.SOURCES}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,7 +120,6 @@ class MinHashConfig:
     verify: str = "estimate"  # none | estimate (signature Jaccard) | jaccard (true shingle Jaccard)
     keep: str = "longest"  # longest | smallest_id
     normalize: bool = False  # shingle CCNet-normalized text (lower case, no accents or punctuation)
-    max_rounds: int = 10  # connected-components rounds (each halves the distance to a root)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,7 +135,6 @@ class BookDedupConfig:
     num_perm: int = 128
     seed: int = 1
     keep: str = "longest"
-    max_rounds: int = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,26 +146,23 @@ class SpanDedupConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class DedupConfig:
-    """Which dedup steps each source runs, in order, and each step's settings."""
+class DedupConfigBase:
+    """Each dedup step's settings. The registry adds one field per source: the steps it runs, in
+    order (`dedup.<source>: [exact, near]`), its source module's default."""
 
-    # Exact copies first (one of two identical pages stays), then CCNet's line dedup on the rest.
-    commoncrawl: tuple[str, ...] = ("exact", "lines")
-    c4: tuple[str, ...] = ("exact",)
-    github: tuple[str, ...] = ("exact",)
-    wikipedia: tuple[str, ...] = ("exact",)
-    books: tuple[str, ...] = ("books",)
-    arxiv: tuple[str, ...] = ("exact",)
-    stackexchange: tuple[str, ...] = ("exact",)
+    SOURCES: ClassVar[tuple[str, ...]] = ()
     exact: ExactDedupConfig = ExactDedupConfig()
     lines: LineDedupConfig = LineDedupConfig()
     near: MinHashConfig = MinHashConfig()
     books_rule: BookDedupConfig = BookDedupConfig()
     spans: SpanDedupConfig = SpanDedupConfig()
 
+    def steps(self, source: str) -> tuple[str, ...]:
+        return getattr(self, source)
+
     def __post_init__(self) -> None:
-        for source in ALL_SOURCES:
-            unknown = [s for s in getattr(self, source) if s not in DEDUP_STEPS]
+        for source in self.SOURCES:
+            unknown = [s for s in self.steps(source) if s not in DEDUP_STEPS]
             if unknown:
                 raise ValueError(f"dedup.{source}: unknown step(s) {unknown}; steps: {', '.join(DEDUP_STEPS)}")
         _one_of("dedup.exact.normalization", self.exact.normalization, EXACT_NORMALIZATIONS)
@@ -301,35 +180,30 @@ def _one_of(key: str, value: str, valid: tuple[str, ...]) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class CorpusConfig:
+class CorpusConfigBase:
+    """The corpus job's settings that no source owns. The registry (pipeline/sources/registry.py)
+    builds `CorpusConfig` from it: a `<source>` field per source (its module's config dataclass),
+    and `sources`, `dedup` and `mixture` with every source in them."""
+
+    SOURCES: ClassVar[tuple[str, ...]] = ()
     input: str = "data/sample"
     output: str = "out/corpus"
-    sources: tuple[str, ...] = IMPLEMENTED_SOURCES
+    sources: tuple[str, ...] = ()
     shards: ShardsConfig = ShardsConfig()
-    wikipedia: WikipediaConfig = WikipediaConfig()
-    c4: C4Config = C4Config()
-    commoncrawl: CommonCrawlConfig = CommonCrawlConfig()
-    github: GitHubConfig = GitHubConfig()
-    stackexchange: StackExchangeConfig = StackExchangeConfig()
-    arxiv: ArxivConfig = ArxivConfig()
-    books: BooksConfig = BooksConfig()
     models: ModelsConfig = ModelsConfig()
-    dedup: DedupConfig = DedupConfig()
-    mixture: MixtureConfig = MixtureConfig()
+    dedup: DedupConfigBase = DedupConfigBase()
+    mixture: MixtureConfigBase = MixtureConfigBase()
     tokenizer: TokenizerConfig = TokenizerConfig()
     tokens: TokensConfig = TokensConfig()
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.sources) - set(ALL_SOURCES))
+        unknown = sorted(set(self.sources) - set(self.SOURCES))
         if unknown:
-            raise ValueError(f"unknown source(s) {unknown}; valid sources: {', '.join(ALL_SOURCES)}")
+            raise ValueError(f"unknown source(s) {unknown}; valid sources: {', '.join(self.SOURCES)}")
         for name in ("num_shards", "num_dropped_shards", "batch_rows"):
             if getattr(self.shards, name) < 1:
                 raise ValueError(f"shards.{name} must be at least 1")
-        cut, pct = self.commoncrawl.ppl_cutoffs, self.models.ppl_percentiles
-        if cut and (len(cut) != 2 or not cut[0] <= cut[1]):
-            raise ValueError(f"commoncrawl.ppl_cutoffs {list(cut)}: give two increasing perplexities "
-                             "(head|middle, middle|tail), or [] to cut at percentiles of this run's pages")
+        pct = self.models.ppl_percentiles
         if len(pct) != 2 or not 0 <= pct[0] <= pct[1] <= 100:
             raise ValueError(f"models.ppl_percentiles {list(pct)}: give two increasing percentiles in [0, 100]")
 
@@ -436,8 +310,9 @@ def resolve_preset(name_or_path: str) -> Path:
     return preset
 
 
-def load_config(preset: str = "sample", overrides: list[str] | tuple[str, ...] = (), cls: type = CorpusConfig) -> Any:
-    """Defaults, then the preset or YAML file, then each `a.b=value` override in order."""
+def load_config(preset: str, overrides: list[str] | tuple[str, ...], cls: type) -> Any:
+    """`cls`'s defaults, then the preset or YAML file, then each `a.b=value` override in order
+    (`pipeline.sources.registry.load_corpus_config` for the corpus job's CorpusConfig)."""
     with open(resolve_preset(preset), encoding="utf-8") as f:
         data = yaml.safe_load(f) or {}
     if not isinstance(data, dict):
@@ -468,7 +343,7 @@ def absolute_path(path: str | None) -> str | None:
     return os.path.abspath(path)
 
 
-def absolute_paths(cfg: CorpusConfig) -> CorpusConfig:
+def absolute_paths(cfg: CorpusConfigBase) -> CorpusConfigBase:
     """cfg with every PATH_KEYS entry absolute: the same job then reads and writes the same files
     from any worker's working folder."""
     for key in PATH_KEYS:

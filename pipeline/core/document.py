@@ -133,8 +133,3 @@ def dropped_to_table(drops: list[Dropped]) -> pa.Table:
     columns["drop_stage"] = [d.stage for d in drops]
     columns["drop_detail"] = [d.detail for d in drops]
     return pa.Table.from_pydict(columns, schema=DROPPED_SCHEMA)
-
-
-def table_to_documents(table: pa.Table) -> list[Document]:
-    rows = table.select(list(DOCUMENT_FIELDS)).to_pylist()
-    return [Document(**row) for row in rows]

@@ -1,9 +1,13 @@
-"""The thin Beam layer every source shares: read files, apply a per-document step, route drops.
+"""The step contract every source shares: how a per-document step is built, what a source's plan
+holds, what a source module declares, and the read nets around a source's parser.
 
-A step is a plain callable `Document -> Document | Dropped`. It is built by a picklable factory in
-`DoFn.setup()`, so a model or word list loads once per worker, never in `__init__` on the launcher.
-Every step counts `seen`, `kept` and `dropped/<reason>` per source as Beam counters, and sends
-Dropped records to the `dropped` output instead of discarding them.
+A step is a plain callable `Document -> Document | Dropped`. Every step is built one way: a
+`Recipe(make, *args)`, picklable, that the Beam layer calls in `DoFn.setup()` (so a model or word
+list loads once per worker, never on the launcher); `make(*args)` returns the step. A check is a
+plain function `Document -> DropReason | None` (no setup), run in order by `run_checks`.
+
+A source module declares a `SourceSpec` (pipeline/sources/registry.py lists them); its `plan` gives
+the corpus job a `SourcePlan`: plain data, no Beam.
 """
 from __future__ import annotations
 
@@ -11,44 +15,91 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import printable
 
-DROPPED = "dropped"
 Step = Callable[[Document], "Document | Dropped"]
+Check = Callable[[Document], "DropReason | None"]
 _LOG = logging.getLogger(__name__)
 
 
-class _Counters:
-    def __init__(self, source: str, stage: str) -> None:
-        self._source, self._stage = source, stage
-        self.seen = Metrics.counter(source, f"{stage}/seen")
-        self.kept = Metrics.counter(source, f"{stage}/kept")
-        self._dropped: dict[str, Any] = {}
+class Recipe:
+    """The one way a step is built: `Recipe(make, *args)()` is `make(*args)`, a step.
 
-    def drop(self, reason: DropReason) -> None:
-        counter = self._dropped.get(reason.value)
-        if counter is None:
-            counter = self._dropped[reason.value] = Metrics.counter(
-                self._source, f"{self._stage}/dropped/{reason.value}")
-        counter.inc()
+    Extra arguments given at build time come last: the bucket step is built per file with the
+    cut-offs that phase 4 computed, `Recipe(bucket_step, cfg)(cutoffs)`.
+    """
+
+    def __init__(self, make: Callable[..., Step], *args: Any) -> None:
+        self.make, self.args = make, args
+
+    def __call__(self, *more: Any) -> Step:
+        return self.make(*self.args, *more)
+
+    def __repr__(self) -> str:
+        return f"Recipe({getattr(self.make, '__name__', self.make)!r})"
 
 
-def _route(item: Document | Dropped, counters: _Counters) -> Iterator[Any]:
-    counters.seen.inc()
-    if isinstance(item, Dropped):
-        counters.drop(item.reason)
-        yield beam.pvalue.TaggedOutput(DROPPED, item)
-    else:
-        counters.kept.inc()
-        yield item
+def with_config(fn: Callable[[Document, Any], Document | Dropped], cfg: Any) -> Step:
+    """The step of a pure `fn(doc, cfg)`: `Recipe(with_config, clean_github, cfg.github)`."""
+    return lambda doc: fn(doc, cfg)
+
+
+def run_checks(checks: Sequence[Check]) -> Step:
+    """The step that runs `checks` in order: the first that names a reason drops the document
+    (stage "filter", detail the check's name)."""
+    checks = tuple(checks)
+
+    def step(doc: Document) -> Document | Dropped:
+        for check in checks:
+            reason = check(doc)
+            if reason is not None:
+                return Dropped(doc, reason, "filter", getattr(check, "__name__", type(check).__name__))
+        return doc
+
+    return step
+
+
+@dataclasses.dataclass(frozen=True)
+class SourcePlan:
+    """What the corpus job runs for one source (pipeline/jobs/passes.py), in this order."""
+
+    parse_file: Callable[..., Iterable]  # (path, rel, cfg) -> Documents and Dropped records
+    parse_cfg: Any
+    clean: Recipe | None = None  # stage "clean"; None when the reader's output is already clean
+    checks: tuple[Check, ...] = ()  # stage "filter" (check_not_empty is always first)
+    pre_steps: tuple = ()  # keyed steps (dedup.common.KeyedStep) before the dedup steps
+    after_dedup: tuple[tuple[str, Recipe], ...] = ()  # (stage, recipe), model steps after dedup
+    # A step that needs a value computed from every document of the source (CommonCrawl's
+    # perplexity bucket: cut-offs at percentiles of the source's perplexities) runs, with the
+    # steps after it, in a later per-file pass: `bucket(cutoffs)` builds it there.
+    bucket: Recipe | None = None
+    after_bucket: tuple[tuple[str, Recipe], ...] = ()
+    dedup: Any = None  # this source's dedup settings (a DedupConfig) where they differ from cfg.dedup
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSpec:
+    """What a source module declares; pipeline/sources/registry.py lists one per source.
+
+    The registry builds the config (`<name>:` block of a preset, `dedup.<name>`, `mixture.<name>`),
+    input discovery reads `formats`, the corpus job calls `plan`, the report reads `stages`.
+    """
+
+    name: str  # the input folder, the config key, the shard folder
+    config: type  # a frozen dataclass: the `<name>:` block of a preset (defaults are the recipe)
+    formats: tuple[str, ...]  # file name endings (lower case) the reader takes
+    plan: Callable[[Any, Any], SourcePlan]  # (CorpusConfig, models or None) -> SourcePlan
+    dedup: tuple[str, ...] = ("exact",)  # default dedup steps, in order
+    stages: tuple[str, ...] = ()  # stages besides read, filter, dedup and write (the report's funnel)
+    is_input: Callable[[str], bool] | None = None  # rel path -> read it?, where a suffix is not enough
+    checkouts: bool = False  # an immediate subfolder holding no input file is one input (a git checkout)
+    needs_models: bool = False  # `make models` must run first (CommonCrawl's filters)
 
 
 def _input_exists(path: str) -> bool:
@@ -85,21 +136,6 @@ def read_records(source: str, parse_file: Callable[..., Iterable[Any]], path: st
     if num_records == 0:
         doc = Document(id=f"{rel}#empty", source=source, text="", metadata=dump_meta({"file": rel}))
         yield Dropped(doc, DropReason.EMPTY, "read", "no records in this file")
-
-
-class _ReadFileFn(beam.DoFn):
-    """read_records over one (path, rel) element, drops routed to the `dropped` output."""
-
-    def __init__(self, source: str, parse_file: Callable[..., Iterable[Document | Dropped]], cfg: Any) -> None:
-        self._source, self._parse_file, self._cfg = source, parse_file, cfg
-
-    def setup(self) -> None:
-        self._counters = _Counters(self._source, "read")
-
-    def process(self, item: tuple[str, str]) -> Iterator[Any]:
-        path, rel = item
-        for out in read_records(self._source, self._parse_file, path, rel, self._cfg):
-            yield from _route(out, self._counters)
 
 
 _TEXT_FIELDS = ("id", "url", "created", "lang")
@@ -151,60 +187,3 @@ def _utf8_safe_doc(doc: Document, escape_text: bool) -> Document:
     if escape_text and not _is_utf8(doc.text):
         fields["text"] = printable(doc.text)
     return dataclasses.replace(doc, **fields) if fields else doc
-
-
-class ReadFiles(beam.PTransform):
-    """(path, rel) pairs -> Documents, with drops on the `dropped` output.
-
-    Reshuffle spreads files over workers; a source module subclasses this as Read<Source>.
-    """
-
-    source: str = ""
-    parse_file: Callable[..., Iterable[Document | Dropped]]
-
-    def __init__(self, cfg: Any) -> None:
-        super().__init__()
-        self._cfg = cfg
-
-    def expand(self, files):
-        parse = type(self).parse_file
-        return (
-            files
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.ParDo(_ReadFileFn(self.source, parse, self._cfg)).with_outputs(DROPPED, main="kept")
-        )
-
-
-class _StepFn(beam.DoFn):
-    def __init__(self, source: str, stage: str, make_step: Callable[[], Step]) -> None:
-        self._source, self._stage, self._make_step = source, stage, make_step
-
-    def setup(self) -> None:
-        self._step = self._make_step()  # models and word lists load here, once per worker
-        self._counters = _Counters(self._source, self._stage)
-
-    def process(self, doc: Document) -> Iterator[Any]:
-        yield from _route(self._step(doc), self._counters)
-
-
-class ApplyStep(beam.PTransform):
-    """Documents -> kept Documents (main) and Dropped records (`dropped`)."""
-
-    def __init__(self, source: str, stage: str, make_step: Callable[[], Step]) -> None:
-        super().__init__()
-        self._source, self._stage, self._make_step = source, stage, make_step
-
-    def expand(self, docs):
-        fn = _StepFn(self._source, self._stage, self._make_step)
-        return docs | beam.ParDo(fn).with_outputs(DROPPED, main="kept")
-
-
-class Bind:
-    """A picklable factory for a pure step: Bind(fn, cfg)() is `lambda doc: fn(doc, cfg)`."""
-
-    def __init__(self, fn: Callable[[Document, Any], Document | Dropped], cfg: Any) -> None:
-        self._fn, self._cfg = fn, cfg
-
-    def __call__(self) -> Step:
-        fn, cfg = self._fn, self._cfg
-        return lambda doc: fn(doc, cfg)

@@ -172,11 +172,6 @@ def sentence_offsets(text: str) -> list[tuple[int, int]]:
     return offsets
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of `text` (sentence_offsets), as strings."""
-    return [text[lo:hi] for lo, hi in sentence_offsets(text)]
-
-
 def count_sentences(text: str) -> int:
     """Sentences in `text` as C4 counted them: punkt's count of each line, summed (C4 split
     sentences line by line, so a line end always ends one); 0 for blank text."""

@@ -26,7 +26,6 @@ from dedup.common import DECISION, STAT
 from dedup.ids import UniqueIdsStep
 from dedup.steps import build_dedup
 from filters.ccnet import Cutoffs, choose_cutoffs
-from pipeline.core.config import CorpusConfig
 from pipeline.jobs.finalize import Finalize
 from pipeline.jobs.inputs import SourceFiles
 from pipeline.jobs.passes import (
@@ -41,10 +40,11 @@ from pipeline.jobs.passes import (
     ReadAndStage,
     ReplayKeys,
 )
-from pipeline.jobs.plan import CommonCrawlModels, plan_source
 from pipeline.jobs.write_shards import PlanShards, WriteShard
+from pipeline.sources.commoncrawl import CommonCrawlModels
+from pipeline.sources.registry import SOURCES, CorpusConfig
 
-__all__ = ["CommonCrawlModels", "build_corpus"]
+__all__ = ["Corpus", "CorpusSource"]
 
 
 def _tagged(pcoll, tag: str, label: str):
@@ -72,7 +72,9 @@ def _cutoff_record(source: str, lang: str, cutoffs: Cutoffs, percentiles: tuple[
 
 class _Buckets(beam.PTransform):
     """Phase 4: the scored files' perplexities -> cut-offs per language -> the bucket pass per file.
-    Only perplexities (8 bytes a page), file records and cut-offs cross the shuffles."""
+    Only perplexities (8 bytes a page), file records and cut-offs cross the shuffles. Like every
+    composite of the job, its output is one collection of tagged records (passes.py): the bucket
+    pass's COUNT, KEYS and FILE records and an INFO record per language's cut-offs."""
 
     def __init__(self, source: str, cfg: CorpusConfig, plan) -> None:
         super().__init__()
@@ -99,7 +101,7 @@ class _Buckets(beam.PTransform):
             | "Bucket" >> beam.ParDo(BucketFile(self._plan, cfg.output, cfg.shards.write_dropped))
         )
         infos = cutoffs | "CutoffRecords" >> beam.Map(lambda kv: _cutoff_record(source, kv[0], kv[1], percentiles))
-        return bucketed, infos
+        return (bucketed, infos) | "BucketRecords" >> beam.Flatten()
 
 
 class CorpusSource(beam.PTransform):
@@ -111,9 +113,9 @@ class CorpusSource(beam.PTransform):
 
     def expand(self, pbegin):
         sf, cfg = self._sf, self._cfg
-        plan = plan_source(sf.source, cfg, self._models)
+        plan = SOURCES[sf.source].plan(cfg, self._models)
         dedup = plan.dedup or cfg.dedup
-        steps = plan.pre_steps + [build_dedup(step, sf.source, dedup) for step in getattr(dedup, sf.source)]
+        steps = [*plan.pre_steps, *(build_dedup(step, sf.source, dedup) for step in dedup.steps(sf.source))]
         out, write_dropped = cfg.output, cfg.shards.write_dropped
         tasks = [FileTask(sf.source, i, path, rel) for i, (path, rel) in enumerate(sf.files)]
         first_keys = steps[0] if steps else None
@@ -139,8 +141,7 @@ class CorpusSource(beam.PTransform):
         finished = joined | "Finish" >> beam.ParDo(FinishFile(plan, steps, out, write_dropped))
         if plan.bucket is not None:
             outputs.append(finished)
-            finished, infos = finished | "Buckets" >> _Buckets(sf.source, cfg, plan)
-            outputs.append(infos)
+            finished = finished | "Buckets" >> _Buckets(sf.source, cfg, plan)
         ids = UniqueIdsStep(sf.source)
         id_drops = _decisions_by_file(_keys(finished, "IdKeys") | "DecideIds" >> ids.decide(out), "Ids")
         id_counts = id_drops | "CountIdDrops" >> beam.Map(lambda _: (COUNT, (sf.source, "write", "duplicate_id"), 1))
@@ -159,15 +160,22 @@ class CorpusSource(beam.PTransform):
         return (counts + [id_counts, shard_records]) | "SourceRecords" >> beam.Flatten()
 
 
-def build_corpus(p: beam.Pipeline, cfg: CorpusConfig, inputs: list[SourceFiles],
-                 models: CommonCrawlModels | None = None):
-    """Adds the whole job to `p`; returns the one-element collection holding stats.json's content."""
-    assert inputs, "the launcher checks that at least one source is present"
-    records = [p | f"{sf.source.capitalize()}" >> CorpusSource(sf, cfg, models) for sf in inputs]
-    source_files = {
-        sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored),
-                    "dedup_steps": list(getattr(cfg.dedup, sf.source))}
-        for sf in inputs
-    }
-    return records | "AllRecords" >> beam.Flatten() | "Finalize" >> Finalize(cfg.output, source_files, cfg.shards)
+class Corpus(beam.PTransform):
+    """The whole job: `pipeline | Corpus(cfg, inputs, models)` writes the shards, manifest.json and
+    stats.json under cfg.output, and is the one-element collection holding stats.json's content."""
+
+    def __init__(self, cfg: CorpusConfig, inputs: list[SourceFiles], models: CommonCrawlModels | None = None) -> None:
+        super().__init__()
+        assert inputs, "the launcher checks that at least one source is present"
+        self._cfg, self._inputs, self._models = cfg, inputs, models
+
+    def expand(self, pbegin):
+        cfg, inputs = self._cfg, self._inputs
+        records = [pbegin | f"{sf.source.capitalize()}" >> CorpusSource(sf, cfg, self._models) for sf in inputs]
+        source_files = {
+            sf.source: {"files": len(sf.files), "ignored_files": list(sf.ignored),
+                        "dedup_steps": list(cfg.dedup.steps(sf.source))}
+            for sf in inputs
+        }
+        return records | "AllRecords" >> beam.Flatten() | "Finalize" >> Finalize(cfg.output, source_files, cfg.shards)
 

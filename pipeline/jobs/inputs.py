@@ -8,22 +8,10 @@ import posixpath
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.core.io import printable
+from pipeline.sources.registry import SOURCES
 
-# Which file names each source reads; the rest of its folder is listed as ignored, never silently.
-SOURCE_FORMATS: dict[str, tuple[str, ...]] = {
-    "c4": (".json.gz", ".jsonl.gz", ".json", ".jsonl"),
-    # WARC (response records) and WET (conversion records); WAT metadata files are not text.
-    "commoncrawl": (".warc", ".warc.gz", ".warc.wet", ".warc.wet.gz", ".wet", ".wet.gz"),
-    "wikipedia": (".xml", ".xml.bz2", ".bz2"),
-    # Repository archives and BigQuery-style {repo_name, path, content, license} tables; an
-    # immediate subfolder of github/ holding none of these is a plain repository checkout.
-    "github": (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet"),
-    # A site's Posts.xml (the other tables of a dump are not read) or its archive.org .7z.
-    "stackexchange": ("posts.xml", ".7z"),
-    # Per-paper sources (.tar.gz, .tgz, a single gzipped .tex) and monthly arXiv_src_*.tar bundles.
-    "arxiv": (".tar.gz", ".tgz", ".tar", ".gz"),
-    "books": (".txt", ".txt.gz", ".txt.bz2"),
-}
+# Which file names each source reads is its spec's `formats` (pipeline/sources/registry.py); the
+# rest of its folder is listed as ignored, never silently.
 # Multistream dumps ship an offsets index beside the XML; it is not a dump.
 _NOT_INPUT_MARKERS = ("multistream-index",)
 
@@ -60,11 +48,10 @@ def _is_input(source: str, rel: str) -> bool:
     name = posixpath.basename(rel).lower()
     if any(marker in name for marker in _NOT_INPUT_MARKERS) or name.startswith("."):
         return False
-    if source == "stackexchange":  # archive.org also ships other tables as <site>-Votes.7z etc.
-        from pipeline.sources.stackexchange import is_stackexchange_input
-
-        return is_stackexchange_input(rel)
-    return name.endswith(SOURCE_FORMATS[source])
+    spec = SOURCES[source]
+    if spec.is_input is not None:  # archive.org also ships other StackExchange tables as <site>-Votes.7z
+        return spec.is_input(rel)
+    return name.endswith(spec.formats)
 
 
 def _list_local(folder: str) -> list[str]:
@@ -89,7 +76,7 @@ def _list_remote(folder: str) -> list[str]:
 
 
 def _repository_folders(folder: str, inputs: list[str]) -> list[str]:
-    """Immediate subfolders of github/ that hold no archive or table: plain repository checkouts."""
+    """Immediate subfolders of a source folder that hold no input file: plain repository checkouts."""
     repos = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.is_dir(follow_symlinks=False) and not any(p.startswith(entry.path + os.sep) for p in inputs):
@@ -110,9 +97,8 @@ def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
             raise ValueError(f"input root {input_root} is not readable: fix its permissions")
     found = []
     for source in sources:
-        if source not in SOURCE_FORMATS:
-            raise ValueError(f"source {source!r} has no reader yet; "
-                             f"readers exist for: {', '.join(sorted(SOURCE_FORMATS))}")
+        if source not in SOURCES:
+            raise ValueError(f"source {source!r} has no reader yet; readers exist for: {', '.join(sorted(SOURCES))}")
         folder = FileSystems.join(input_root, source)
         if _is_remote(folder):
             paths = _list_remote(folder)
@@ -122,7 +108,7 @@ def discover(input_root: str, sources: tuple[str, ...]) -> list[SourceFiles]:
             continue
         rel = {p: posixpath.relpath(p.replace(os.sep, "/"), folder.replace(os.sep, "/")) for p in paths}
         inputs = [p for p in paths if _is_input(source, rel[p])]
-        if source == "github" and not _is_remote(folder):
+        if SOURCES[source].checkouts and not _is_remote(folder):
             repos = _repository_folders(folder, inputs)
             inside = {p for p in paths for repo in repos if p.startswith(repo + os.sep)}
             paths = [p for p in paths if p not in inside]

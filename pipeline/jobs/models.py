@@ -30,10 +30,11 @@ import numpy as np
 import xxhash
 
 from filters.ccnet import LanguageModelFiles
-from pipeline.core.config import CorpusConfig, config_to_dict
+from pipeline.core.config import config_to_dict
 from pipeline.core.document import Document
 from pipeline.core.shards import write_text_atomic
 from pipeline.jobs.inputs import discover
+from pipeline.sources.registry import CorpusConfig
 
 # The corpus job for (config, sources, output folder), as the launcher runs it: `make models` runs
 # it on Wikipedia. Handed in by the command line, so this job never imports the layer above it.

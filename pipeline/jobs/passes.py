@@ -26,11 +26,10 @@ import numpy as np
 
 from dedup.common import STAT, KeyedStep, decisions_by_row
 from dedup.ids import UniqueIdsStep
-from filters.filter_documents import run_checks
+from filters.basic import check_not_empty
 from pipeline.core.document import Document, Dropped
-from pipeline.core.stages import read_records
+from pipeline.core.stages import SourcePlan, read_records, run_checks
 from pipeline.core.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
-from pipeline.jobs.plan import SourcePlan
 
 COUNT, FILE, KEYS = "count", "file", "keys"
 PPL = "ppl"  # (PPL, (source, lang), float64 array): one file's perplexities of one language
@@ -118,7 +117,7 @@ class ReadAndStage(beam.DoFn):
 
     def setup(self) -> None:
         self._clean = self._plan.clean() if self._plan.clean is not None else None  # models load once per worker
-        self._check = run_checks(self._plan.checks)
+        self._check = run_checks((check_not_empty, *self._plan.checks))
 
     def _process_one(self, item: Any) -> Document | Dropped:
         if isinstance(item, Dropped):
@@ -202,7 +201,7 @@ class FinishFile(beam.DoFn):
         self._plan, self._steps, self._out, self._write_dropped = plan, steps, out_dir, write_dropped
 
     def setup(self) -> None:
-        self._models = [make() for _, make in self._plan.after_dedup]  # once per worker
+        self._models = [recipe() for _, recipe in self._plan.after_dedup]  # once per worker
 
     def process(self, joined: tuple[int, dict[str, Iterable]]) -> Iterator[tuple]:
         index, grouped = joined
@@ -240,7 +239,7 @@ class BucketFile(beam.DoFn):
         self._plan, self._out, self._write_dropped = plan, out_dir, write_dropped
 
     def setup(self) -> None:
-        self._models = [make() for _, make in self._plan.after_bucket]  # once per worker
+        self._models = [recipe() for _, recipe in self._plan.after_bucket]  # once per worker
 
     def process(self, item: tuple[int, tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[tuple]:
         index, (info, cutoffs) = item

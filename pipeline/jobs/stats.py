@@ -22,14 +22,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core.config import ALL_SOURCES, MixtureConfig
 from pipeline.core.shards import write_text_atomic
 from pipeline.core.table1 import PAPER_TABLE1, PAPER_TOKENS
+from pipeline.sources.registry import SOURCE_NAMES, SOURCES, MixtureConfig
 
 # The corpus job's stage order (pipeline/jobs/corpus.py); dedup steps come in their configured order.
 STAGES_BEFORE_DEDUP = ("read", "clean", "filter")
 STAGES_AFTER_DEDUP = ("lang", "perplexity", "wiki_ref")
-CLEAN_STEP_SOURCES = ("c4", "wikipedia", "github")  # sources with a separate clean step (corpus._plan)
 EXAMPLE_CHARS = 300
 NUM_KEPT_EXAMPLES, NUM_DROPPED_EXAMPLES = 3, 2
 # Fixed histogram bins: characters and perplexity on log scales, reference probability linear.
@@ -154,7 +153,7 @@ def load_run(corpus_dir: str) -> dict[str, Any]:
     run = {name: _read_json(os.path.join(corpus_dir, f"{name}.json"), hint) for name in ("stats", "manifest")}
     config_path = os.path.join(corpus_dir, "config.json")
     run["config"] = _read_json(config_path, hint) if os.path.isfile(config_path) else {}
-    order = {s: i for i, s in enumerate(ALL_SOURCES)}
+    order = {s: i for i, s in enumerate(SOURCE_NAMES)}
     run["sources"] = sorted(run["stats"]["sources"], key=lambda s: (order.get(s, len(order)), s))
     return run
 
@@ -180,7 +179,7 @@ def _mixture(run: dict[str, Any], train: dict[str, Any] | None) -> tuple[dict[st
         return dict(train["mixture"]), f"the pretrain run's config ({os.path.dirname(train['metrics'])}/config.json)"
     if run["config"].get("mixture"):
         return dict(run["config"]["mixture"]), "the corpus config.json"
-    return MixtureConfig().weights(), "Table 1 defaults (pipeline.core.config.MixtureConfig)"
+    return MixtureConfig().weights(), "Table 1 defaults (pipeline.sources.registry.MixtureConfig)"
 
 
 def _tokens(entry: dict[str, Any]) -> dict[str, Any] | None:
@@ -217,8 +216,7 @@ def _stage_order(source: str, entry: dict[str, Any], dedup_steps: list[str]) -> 
     order = [*STAGES_BEFORE_DEDUP, *(f"dedup_{s}" for s in dedup_steps), *STAGES_AFTER_DEDUP]
     order += sorted(with_drops - set(order) - {"write"}) + ["write"]
     always = {"read", "filter", "write", *(f"dedup_{s}" for s in dedup_steps)}
-    always |= {"clean"} if source in CLEAN_STEP_SOURCES else set()
-    always |= set(STAGES_AFTER_DEDUP) if source == "commoncrawl" else set()
+    always |= set(SOURCES[source].stages) if source in SOURCES else set()  # clean; the CommonCrawl models
     return [s for s in order if s in with_drops or s in always]
 
 
@@ -363,7 +361,7 @@ def compare_runs(run_a: str, run_b: str) -> dict[str, Any]:
     config_diff = [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in sorted(set(fa) | set(fb))
                    if fa.get(k) != fb.get(k) and k not in ("input", "output")]
     sources, reasons = [], []
-    for source in sorted(set(a["sources"]) | set(b["sources"]), key=lambda s: (s not in ALL_SOURCES, s)):
+    for source in sorted(set(a["sources"]) | set(b["sources"]), key=lambda s: (s not in SOURCE_NAMES, s)):
         sa, sb = a["stats"]["sources"].get(source, {}), b["stats"]["sources"].get(source, {})
         row = {"source": source}
         for key in ("seen", "kept", "kept_bytes"):

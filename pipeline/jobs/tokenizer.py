@@ -27,9 +27,10 @@ import pyarrow.compute as pc
 import sentencepiece as spm
 import xxhash
 
-from pipeline.core.config import CorpusConfig, TokenizerConfig
+from pipeline.core.config import TokenizerConfig
 from pipeline.core.shards import write_text_atomic
 from pipeline.jobs.stats import read_batches
+from pipeline.sources.registry import CorpusConfig
 
 MODEL_NAME = "tokenizer.model"
 CARD_NAME = "card.json"

@@ -66,11 +66,13 @@ def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) 
     if not any(sf.files for sf in inputs):
         raise ValueError(f"no input files for sources {', '.join(cfg.sources)} under {cfg.input}; "
                          "see README 'Input layout'")
-    from pipeline.jobs.corpus import CommonCrawlModels, build_corpus  # heavy imports only once the arguments are good
+    from pipeline.jobs.corpus import Corpus  # heavy imports only once the arguments are good
     from pipeline.jobs.models import commoncrawl_models
+    from pipeline.sources.commoncrawl import CommonCrawlModels
+    from pipeline.sources.registry import SOURCES
 
     models = None
-    if any(sf.source == "commoncrawl" and sf.files for sf in inputs):
+    if any(SOURCES[sf.source].needs_models and sf.files for sf in inputs):
         try:
             models = CommonCrawlModels(*commoncrawl_models(cfg))
         except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -79,7 +81,7 @@ def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) 
     prepare_output(cfg.output)
     write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
     try:
-        run_job(beam_options(beam_args), lambda p: build_corpus(p, cfg, inputs, models))
+        run_job(beam_options(beam_args), lambda p: p | "Corpus" >> Corpus(cfg, inputs, models))
     except BaseException:
         # Staged text a failed run leaves is never an output; a killed run's is replaced by the next.
         from pipeline.core.staging import remove_staging

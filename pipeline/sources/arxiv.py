@@ -33,15 +33,26 @@ import io
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
 from filters.latex import clean_latex, has_prose, strip_comments
 from pipeline.core.archives import ArchiveStats, CorruptArchive, Member, UnsafeArchive, read_members
-from pipeline.core.config import ArxivConfig
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_raw
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import SourcePlan, SourceSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class ArxivConfig:
+    """LLaMA section 2: text from the first section on, no bibliography, no comments, macros inlined."""
+
+    max_archive_bytes: int = 500_000_000  # decompressed cap per submission (a bomb is unsafe_archive)
+    max_members: int = 10_000  # files per submission
+    max_nesting: int = 2  # archives inside archives (the monthly arXiv_src_*.tar bundles hold .gz/.tar.gz)
+    min_chars: int = 1
+
 
 SOURCE = "arxiv"
 STAGE = "read"
@@ -350,6 +361,10 @@ def inline_inputs(main: str, texts: dict[str, str]) -> tuple[str, list[str], lis
     return expand(main, (main,)), inlined, missing
 
 
-class ReadArxiv(ReadFiles):
-    source = SOURCE
-    parse_file = staticmethod(parse_arxiv_file)
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    # The LaTeX cleaning happens while reading, where the archive's files are.
+    return SourcePlan(parse_arxiv_file, cfg.arxiv)
+
+
+# Per-paper sources (.tar.gz, .tgz, a single gzipped .tex) and monthly arXiv_src_*.tar bundles.
+SPEC = SourceSpec(SOURCE, ArxivConfig, (".tar.gz", ".tgz", ".tar", ".gz"), plan)

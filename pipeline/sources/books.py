@@ -23,17 +23,26 @@ Decoding order, first that applies wins:
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from filters.gutenberg import strip_gutenberg
-from pipeline.core.config import BooksConfig
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_decompressed, open_raw
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import SourcePlan, SourceSpec
 from pipeline.sources.multistream import Bz2Streams
+
+
+@dataclasses.dataclass(frozen=True)
+class BooksConfig:
+    """LLaMA section 2: Project Gutenberg books, boilerplate removed (the book dedup is in dedup/)."""
+
+    min_chars: int = 1
+    max_book_bytes: int = 100_000_000
+
 
 SOURCE = "books"
 STAGE = "read"
@@ -197,6 +206,10 @@ def parse_books_file(path: str, rel: str, cfg: BooksConfig) -> Iterator[Document
     yield doc
 
 
-class ReadBooks(ReadFiles):
-    source = SOURCE
-    parse_file = staticmethod(parse_books_file)
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    # Gutenberg boilerplate is stripped while reading, as the encoding is decided.
+    return SourcePlan(parse_books_file, cfg.books)
+
+
+# LLaMA's book dedup (more than 90% content overlap) instead of exact dedup.
+SPEC = SourceSpec(SOURCE, BooksConfig, (".txt", ".txt.gz", ".txt.bz2"), plan, dedup=("books",))

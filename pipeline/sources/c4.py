@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.core.config import C4Config
+from filters.c4 import C4Config, C4Filter
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_raw
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import Recipe, SourcePlan, SourceSpec
 from pipeline.sources.multistream import READ_SIZE, Damaged, decompressed_chunks
 
 SOURCE = "c4"
@@ -156,8 +156,8 @@ def parse_c4_file(path: str, rel: str, cfg: C4Config) -> Iterator[Document | Dro
             yield parse_c4_line(raw.removeprefix(_BOM) if line_number == 1 else raw, rel, line_number)
 
 
-class ReadC4(ReadFiles):
-    """(path, rel) of C4 files -> Documents (main) and parse errors (`dropped`)."""
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    return SourcePlan(parse_c4_file, cfg.c4, clean=Recipe(C4Filter, cfg.c4))
 
-    source = SOURCE
-    parse_file = staticmethod(parse_c4_file)
+
+SPEC = SourceSpec(SOURCE, C4Config, (".json.gz", ".jsonl.gz", ".json", ".jsonl"), plan, stages=("clean",))

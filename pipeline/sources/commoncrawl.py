@@ -37,10 +37,17 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from pipeline.core.config import CommonCrawlConfig
+from filters.ccnet import (
+    CommonCrawlConfig,
+    LanguageModelFiles,
+    bucket_step,
+    lang_id_step,
+    perplexity_step,
+    wiki_ref_step,
+)
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_raw
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import Recipe, SourcePlan, SourceSpec
 from pipeline.sources.c4 import normalize_timestamp
 from pipeline.sources.html_text import (
     Payload,
@@ -338,8 +345,28 @@ def parse_commoncrawl_file(path: str, rel: str, cfg: CommonCrawlConfig) -> Itera
                 yield _to_item(item, kind, rel, dump, cfg)
 
 
-class ReadCommonCrawl(ReadFiles):
-    """(path, rel) of WARC/WET files -> Documents (main); declined pages and parse errors (`dropped`)."""
+@dataclasses.dataclass(frozen=True)
+class CommonCrawlModels:
+    """What `make models` trained, as the corpus job loads it (pipeline/jobs/models.py)."""
 
-    source = SOURCE
-    parse_file = staticmethod(parse_commoncrawl_file)
+    lid: str
+    lms: dict[str, LanguageModelFiles]
+    wikiref: str
+
+
+def plan(cfg: Any, models: CommonCrawlModels | None) -> SourcePlan:
+    assert models is not None, "the launcher loads the models of a source that needs them"
+    cc = cfg.commoncrawl
+    # CCNet's order: line dedup (the dedup steps), language ID, perplexity; then, with the cut-offs
+    # of the whole source, the buckets and the Wikipedia-reference classifier.
+    return SourcePlan(parse_commoncrawl_file, cc,
+                      after_dedup=(("lang", Recipe(lang_id_step, cc, models.lid)),
+                                   ("perplexity", Recipe(perplexity_step, models.lms))),
+                      bucket=Recipe(bucket_step, cc),
+                      after_bucket=(("wiki_ref", Recipe(wiki_ref_step, cc, models.wikiref)),))
+
+
+# WARC (response records) and WET (conversion records); WAT metadata files are not text. Exact
+# copies first (one of two identical pages stays), then CCNet's line dedup on the rest.
+SPEC = SourceSpec(SOURCE, CommonCrawlConfig, (".warc", ".warc.gz", ".warc.wet", ".warc.wet.gz", ".wet", ".wet.gz"),
+                  plan, dedup=("exact", "lines"), stages=("lang", "perplexity", "wiki_ref"), needs_models=True)

@@ -48,11 +48,12 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.core.archives import unsafe_member_type
-from pipeline.core.config import GitHubConfig
+from filters.github import GitHubConfig, clean_github
+from pipeline.core.archives import safe_name, unsafe_member_type
+from pipeline.core.config import ExactDedupConfig
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_decompressed, open_raw, printable
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import Recipe, SourcePlan, SourceSpec, with_config
 from pipeline.sources.licenses import NONE, is_allowed, is_license_file, repository_license
 
 SOURCE = "github"
@@ -65,7 +66,6 @@ BINARY_PROBE_BYTES = 8192
 MAX_LICENSE_BYTES = 64 * 1024  # enough for every license's signature phrase
 _TABLE_COLUMNS = ("repo_name", "path", "content", "license")
 _OWNER_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_DRIVE_RE = re.compile(r"[A-Za-z]:")
 # What a damaged archive or compressed stream raises (truncated gzip: EOFError; bad gzip header,
 # bz2 or I/O: OSError; deflate64 and other unsupported zip methods: NotImplementedError).
 _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error,
@@ -175,11 +175,8 @@ def _file_outcome(doc: Document, size: int, read: Read, cfg: GitHubConfig) -> Do
 # --- members of archives and checkouts --------------------------------------------------------
 def _safe_parts(name: str) -> tuple[str, ...] | None:
     """A member name's path parts, or None where it could land outside the repository."""
-    name = name.replace("\\", "/")  # zip files written on Windows
-    if name.startswith("/") or _DRIVE_RE.match(name):
-        return None
-    parts = tuple(p for p in name.split("/") if p not in ("", "."))
-    return parts if parts and ".." not in parts else None
+    clean, _ = safe_name(name)
+    return tuple(clean.split("/")) if clean else None
 
 
 def _read_tar_member(tar: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> bytes:
@@ -441,6 +438,12 @@ def parse_github_file(path: str, rel: str, cfg: GitHubConfig) -> Iterator[Docume
         yield _Repo(repo_name(rel), rel, NONE).drop(DropReason.PARSE_ERROR, detail)
 
 
-class ReadGitHub(ReadFiles):
-    source = SOURCE
-    parse_file = staticmethod(parse_github_file)
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    # RedPajama's exact file dedup hashes the content as it is (github.raw_exact_dedup).
+    raw = dataclasses.replace(cfg.dedup, exact=ExactDedupConfig("none")) if cfg.github.raw_exact_dedup else None
+    return SourcePlan(parse_github_file, cfg.github, clean=Recipe(with_config, clean_github, cfg.github), dedup=raw)
+
+
+# Repository archives and BigQuery-style tables; an immediate subfolder of github/ holding none of
+# these is a plain repository checkout.
+SPEC = SourceSpec(SOURCE, GitHubConfig, INPUT_SUFFIXES, plan, stages=("clean",), checkouts=True)

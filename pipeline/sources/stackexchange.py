@@ -35,12 +35,26 @@ import py7zr
 from py7zr.exceptions import AbsolutePathError, ArchiveError, DecompressionBombError, PasswordRequired
 
 from dedup.common import KeyedStep, decision
-from pipeline.core.config import StackExchangeConfig
+from pipeline.core.archives import safe_name
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_decompressed, open_raw
+from pipeline.core.stages import SourcePlan, SourceSpec
 from pipeline.sources.c4 import normalize_timestamp
 from pipeline.sources.html_markup import html_to_text
 from pipeline.sources.posts_xml import BrokenRow, read_rows
+
+
+@dataclasses.dataclass(frozen=True)
+class StackExchangeConfig:
+    """LLaMA section 2: the 28 largest sites; HTML removed; answers sorted by score, highest first."""
+
+    top_sites: int = 28  # keep the N sites with the most posts in the input; 0 keeps every site
+    sites: tuple[str, ...] = ()  # an explicit list of sites to keep (overrides top_sites)
+    # Questions with fewer answers are dropped as no_answers. 0: an unanswered question is kept as
+    # the question alone, as RedPajama kept it (its stack_exchange/filter.py).
+    min_answers: int = 0
+    max_archive_bytes: int = 200_000_000_000  # decompressed cap per .7z dump
+
 
 SOURCE = "stackexchange"
 POSTS_XML = "Posts.xml"
@@ -146,8 +160,7 @@ def _extract_posts(path: str, folder: str, cfg: StackExchangeConfig) -> tuple[Dr
 
 
 def _unsafe_name(name: str) -> bool:
-    parts = name.replace("\\", "/").split("/")
-    return name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) is not None or ".." in parts
+    return safe_name(name)[1] in ("absolute path", "parent directory")
 
 
 def check_archive_members(members: list[py7zr.FileInfo], max_bytes: int) -> tuple[DropReason, str] | None:
@@ -388,3 +401,12 @@ class SiteStep(KeyedStep):
         rule = ("stackexchange.sites" if self._cfg.sites
                 else f"the stackexchange.top_sites={self._cfg.top_sites} largest")
         return Dropped(doc, DropReason.SITE_NOT_KEPT, "filter", f"not among {rule}")
+
+
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    # Questions are assembled per file; the largest sites are chosen from counts (SiteStep).
+    return SourcePlan(parse_questions_file, cfg.stackexchange, pre_steps=(SiteStep(cfg.stackexchange),))
+
+
+# A site's Posts.xml (the other tables of a dump are not read) or its archive.org .7z.
+SPEC = SourceSpec(SOURCE, StackExchangeConfig, ("posts.xml", ".7z"), plan, is_input=is_stackexchange_input)

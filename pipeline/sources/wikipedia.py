@@ -27,12 +27,25 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
 
-from pipeline.core.config import WikipediaConfig
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import open_decompressed, open_raw
-from pipeline.core.stages import ReadFiles
+from pipeline.core.stages import Recipe, SourcePlan, SourceSpec, with_config
 from pipeline.sources.multistream import Bz2Streams
 from pipeline.sources.wikitext import wikitext_to_text
+
+# LLaMA section 2: "covers 20 languages, which use either the Latin or Cyrillic scripts".
+LLAMA_WIKIPEDIA_LANGUAGES = (
+    "bg", "ca", "cs", "da", "de", "en", "es", "fr", "hr", "hu",
+    "it", "nl", "pl", "pt", "ro", "ru", "sl", "sr", "sv", "uk",
+)
+
+@dataclasses.dataclass(frozen=True)
+class WikipediaConfig:
+    languages: tuple[str, ...] = LLAMA_WIKIPEDIA_LANGUAGES
+    namespaces: tuple[int, ...] = (0,)  # article namespace only
+    max_page_bytes: int = 64 * 1024 * 1024  # a larger <page> is a parse_error, not an OOM
+    min_chars: int = 1  # shorter plain text is dropped as empty
+
 
 __all__ = ["parse_wikipedia_file", "clean_wikipedia", "wikitext_to_text"]
 
@@ -392,8 +405,9 @@ def _read_drop(site: _Site, rel: str, line: int, detail: str, title: str | None 
     return Dropped(doc, DropReason.PARSE_ERROR, stage="read", detail=detail)
 
 
-class ReadWikipedia(ReadFiles):
-    """(path, rel) of dump files -> one Document per page (main) and parse errors (`dropped`)."""
+def plan(cfg: Any, models: Any) -> SourcePlan:
+    return SourcePlan(parse_wikipedia_file, cfg.wikipedia, clean=Recipe(with_config, clean_wikipedia, cfg.wikipedia))
 
-    source = SOURCE
-    parse_file = staticmethod(parse_wikipedia_file)
+
+# A pages-articles dump (.xml, .xml.bz2, multistream .bz2); its multistream index is not a dump.
+SPEC = SourceSpec(SOURCE, WikipediaConfig, (".xml", ".xml.bz2", ".bz2"), plan, stages=("clean",))

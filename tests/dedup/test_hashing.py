@@ -16,7 +16,7 @@ from dedup.hashing import (
     normalize_for_exact,
     sentence_spans,
 )
-from pipeline.core.text import normalize_for_dedup, normalize_line, split_sentences
+from pipeline.core.text import normalize_for_dedup, normalize_line, sentence_offsets
 
 BLANKS = ["", " ", "\t\n  \r\n", "\u3000\xa0"]
 FIVE_SENTENCES = ("The market opens early. Farmers bring fresh bread! Prices stay fair?\n"
@@ -148,6 +148,11 @@ def test_normalize_for_dedup_blank(line):
 @pytest.mark.parametrize("line", BLANKS)
 def test_line_hash_blank_lines_share_the_empty_hash(line):
     assert line_hash(line) == 0x2D06800538D394C2  # xxh3_64(b"")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text` (sentence_offsets), as strings."""
+    return [text[lo:hi] for lo, hi in sentence_offsets(text)]
 
 
 # --- split_sentences / sentence_spans (C4) ---------------------------------------------------

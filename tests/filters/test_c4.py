@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from filters.c4 import C4Filter, clean_c4_lines, load_badwords
-from pipeline.core.config import C4Config
+from filters.c4 import C4Config, C4Filter, clean_c4_lines, load_badwords
 from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.core.text import count_sentences
 

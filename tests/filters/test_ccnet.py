@@ -6,17 +6,19 @@ import numpy as np
 import pytest
 
 from filters.ccnet import (
-    BucketStep,
+    CommonCrawlConfig,
     Cutoffs,
-    LangIdStep,
-    PerplexityStep,
-    WikiRefStep,
+    bucket_step,
     choose_cutoffs,
+    lang_id_step,
     percentile_cutoffs,
+    perplexity_step,
+    wiki_ref_step,
 )
-from pipeline.core.config import CommonCrawlConfig, CorpusConfig, ModelsConfig
+from pipeline.core.config import ModelsConfig
 from pipeline.core.document import Document, Dropped
 from pipeline.jobs.models import commoncrawl_models
+from pipeline.sources.registry import CorpusConfig
 
 # lid.176 gives this English-then-German text exactly 0.50 for "en" (found by search, checked below).
 HALF_ENGLISH = ("The old mill by the river was rebuilt after the flood and now grinds flour for the village "
@@ -46,7 +48,7 @@ def test_planted_pages_land_in_their_buckets_under_computed_and_configured_cutof
 
     computed = {"en": choose_cutoffs(CommonCrawlConfig(), (30.0, 60.0), perplexities)}
     assert computed["en"] == Cutoffs((370.0, 640.0), "commoncrawl", 10, (370.0, 640.0))
-    step = BucketStep(CommonCrawlConfig())(computed)
+    step = bucket_step(CommonCrawlConfig(), computed)
     out = [step(page) for page in pages]
     assert [o.doc.ppl_bucket if isinstance(o, Dropped) else o.ppl_bucket for o in out] == \
         ["head"] * 3 + ["middle"] * 3 + ["tail"] * 4
@@ -57,7 +59,7 @@ def test_planted_pages_land_in_their_buckets_under_computed_and_configured_cutof
     cfg = CommonCrawlConfig(ppl_cutoffs=(340.0, 520.0))
     configured = {"en": choose_cutoffs(cfg, (30.0, 60.0), perplexities)}
     assert configured["en"] == Cutoffs((340.0, 520.0), "config", 10, (370.0, 640.0))
-    kept = [step(page) for step in [BucketStep(cfg)(configured)] for page in pages]
+    kept = [step(page) for step in [bucket_step(cfg, configured)] for page in pages]
     assert [getattr(o, "ppl_bucket", None) or o.doc.ppl_bucket for o in kept] == \
         ["head"] * 3 + ["middle"] * 2 + ["tail"] * 5
 
@@ -65,7 +67,7 @@ def test_planted_pages_land_in_their_buckets_under_computed_and_configured_cutof
 def test_a_perplexity_on_a_cutoff_belongs_to_the_next_bucket():
     """cc_net PerplexityBucket.get_bucket: head if ppl < head cut-off, middle if < tail cut-off."""
     cutoffs = {"en": Cutoffs((340.0, 520.0), "config", 0, ())}
-    step = BucketStep(CommonCrawlConfig(keep_buckets=("head", "middle", "tail")))(cutoffs)
+    step = bucket_step(CommonCrawlConfig(keep_buckets=("head", "middle", "tail")), cutoffs)
     assert step(_doc(lang="en", perplexity=339.9)).ppl_bucket == "head"
     assert step(_doc(lang="en", perplexity=340.0)).ppl_bucket == "middle"
     assert step(_doc(lang="en", perplexity=520.0)).ppl_bucket == "tail"
@@ -75,7 +77,7 @@ def test_a_perplexity_on_a_cutoff_belongs_to_the_next_bucket():
 def test_each_language_is_cut_by_its_own_cutoffs():
     cutoffs = {"en": Cutoffs((100.0, 200.0), "commoncrawl", 5, (100.0, 200.0)),
                "de": Cutoffs((1000.0, 2000.0), "commoncrawl", 5, (1000.0, 2000.0))}
-    step = BucketStep(CommonCrawlConfig(languages=("en", "de")))(cutoffs)
+    step = bucket_step(CommonCrawlConfig(languages=("en", "de")), cutoffs)
     assert isinstance(step(_doc(lang="en", perplexity=500.0)), Dropped)
     assert step(_doc(lang="de", perplexity=500.0)).ppl_bucket == "head"
 
@@ -83,20 +85,20 @@ def test_each_language_is_cut_by_its_own_cutoffs():
 # --- language ID ------------------------------------------------------------------------------------
 def test_lang_score_exactly_at_the_threshold_is_kept(models):
     lid, _, _ = models
-    step = LangIdStep(CommonCrawlConfig(), lid)()
+    step = lang_id_step(CommonCrawlConfig(), lid)
     kept = step(_doc(HALF_ENGLISH))
     assert not isinstance(kept, Dropped) and (kept.lang, kept.lang_score) == ("en", 0.5)
-    dropped = LangIdStep(CommonCrawlConfig(lang_threshold=0.51), lid)()(_doc(HALF_ENGLISH))
+    dropped = lang_id_step(CommonCrawlConfig(lang_threshold=0.51), lid)(_doc(HALF_ENGLISH))
     assert isinstance(dropped, Dropped) and dropped.reason.value == "lang" and dropped.detail == "en 0.50"
 
 
 def test_pages_of_other_languages_are_dropped_with_their_language(models):
     lid, _, _ = models
-    step = LangIdStep(CommonCrawlConfig(), lid)()
+    step = lang_id_step(CommonCrawlConfig(), lid)
     german = step(_doc("Die alte Mühle am Fluss wurde nach der Flut wieder aufgebaut und mahlt jetzt jeden "
                        "Morgen Mehl."))
     assert isinstance(german, Dropped) and german.doc.lang == "de" and german.detail.startswith("de ")
-    both = LangIdStep(CommonCrawlConfig(languages=("en", "de")), lid)()(german.doc)
+    both = lang_id_step(CommonCrawlConfig(languages=("en", "de")), lid)(german.doc)
     assert not isinstance(both, Dropped) and both.lang == "de"
 
 
@@ -106,7 +108,7 @@ def test_perplexity_step_records_the_scorers_perplexity_and_drops_nothing(models
 
     _, lms, _ = models
     text = "The village has a school, a church and a small museum about the history of the river."
-    scored = PerplexityStep(lms)()(_doc(text, lang="en"))
+    scored = perplexity_step(lms)(_doc(text, lang="en"))
     reference = PerplexityScorer(lms["en"].sp_model, lms["en"].lm).perplexity(text)
     assert not isinstance(scored, Dropped) and scored.perplexity == reference and scored.ppl_bucket is None
 
@@ -115,11 +117,11 @@ def test_perplexity_step_records_the_scorers_perplexity_and_drops_nothing(models
 def test_reference_probability_exactly_at_the_threshold_is_kept(models):
     _, _, ref = models
     page = _doc("The village has a school, a church and a small museum about the history of the river.")
-    prob = WikiRefStep(CommonCrawlConfig(), ref)()(page)
+    prob = wiki_ref_step(CommonCrawlConfig(), ref)(page)
     prob = (prob.doc if isinstance(prob, Dropped) else prob).wiki_ref_prob
-    at = WikiRefStep(CommonCrawlConfig(wiki_ref_threshold=prob), ref)()(page)
+    at = wiki_ref_step(CommonCrawlConfig(wiki_ref_threshold=prob), ref)(page)
     assert not isinstance(at, Dropped) and at.wiki_ref_prob == prob
-    above = WikiRefStep(CommonCrawlConfig(wiki_ref_threshold=float(np.nextafter(prob, 1.0))), ref)()(page)
+    above = wiki_ref_step(CommonCrawlConfig(wiki_ref_threshold=float(np.nextafter(prob, 1.0))), ref)(page)
     assert isinstance(above, Dropped) and above.reason.value == "wiki_ref"
 
 

@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 
 from filters.github import (
+    GitHubConfig,
+    _path_rules,
+    _text_rules,
     alnum_fraction,
     alpha_per_token,
-    check_github_file,
     clean_github,
     count_pretokens,
     file_kind,
     strip_license_header,
 )
-from pipeline.core.config import GitHubConfig
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.sources.github import parse_github_file
 
@@ -33,6 +34,14 @@ CODE = "def add_numbers(first, second):\n    return first + second\n"
 def doc(path: str, text: str = CODE) -> Document:
     meta = {"repo": "o/r", "license": "mit", "path": path, "file": "o__r.tar.gz"}
     return Document(id=f"o/r/{path}", source="github", text=text, metadata=dump_meta(meta))
+
+
+def check_github_file(doc: Document, cfg: GitHubConfig) -> DropReason | None:
+    """VENDORED, EXTENSION, LONG_LINE, MEAN_LINE, ALNUM, ALPHA_TOKENS in that order on the text as
+    it is (no header stripping); None keeps the file. Blank text passes the text rules."""
+    path = doc.meta().get("path", doc.id)
+    verdict = _path_rules(path, doc.text, cfg) or _text_rules(doc.text, cfg)
+    return verdict[0] if verdict else None
 
 
 def check(path: str, text: str = CODE, **overrides) -> DropReason | None:

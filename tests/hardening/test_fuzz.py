@@ -22,7 +22,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from filters.github import clean_github
 from filters.gutenberg import strip_gutenberg
 from filters.latex import clean_latex, collect_macros, expand_macros, has_prose, remove_bibliography, strip_comments
-from pipeline.core.config import load_config
 from pipeline.core.document import Document, Dropped
 from pipeline.core.stages import _utf8_safe
 from pipeline.sources.arxiv import choose_main_file, decode_tex, inline_inputs
@@ -33,11 +32,12 @@ from pipeline.sources.github import decode_source
 from pipeline.sources.html_markup import html_to_text as markup_to_text
 from pipeline.sources.html_text import PayloadError, decode_payload, html_to_text, parse_http_response
 from pipeline.sources.licenses import detect_license, repository_license
+from pipeline.sources.registry import load_corpus_config
 from pipeline.sources.stackexchange import Post, parse_posts_xml
 from pipeline.sources.wikipedia import parse_wikipedia_file
 from pipeline.sources.wikitext import wikitext_to_text
 
-CFG = load_config("sample", [])
+CFG = load_corpus_config("sample", [])
 FUZZ = settings(max_examples=300, deadline=datetime.timedelta(seconds=2), derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FEW = settings(FUZZ, max_examples=100)

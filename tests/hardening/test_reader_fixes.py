@@ -15,10 +15,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from filters.ccnet import load_model
-from pipeline.core.config import load_config
 from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.core.io import printable
-from pipeline.core.stages import ReadFiles, read_records
+from pipeline.core.stages import read_records
 from pipeline.jobs.inputs import LocalPath, discover
 from pipeline.launch import beam as launch
 from pipeline.launch.beam import worker_user_error
@@ -28,13 +27,14 @@ from pipeline.sources.c4 import MAX_LINE_BYTES, parse_c4_file
 from pipeline.sources.commoncrawl import parse_commoncrawl_file
 from pipeline.sources.github import parse_github_file
 from pipeline.sources.multistream import Bz2Streams
+from pipeline.sources.registry import load_corpus_config
 from pipeline.sources.stackexchange import Post, parse_posts_xml
 from pipeline.sources.wikipedia import parse_wikipedia_file
 from scripts.bad.common import corrupt_bz2_stream, corrupt_gzip_member, tar_bytes, tar_info
 from scripts.bad.commoncrawl import conversion, record
 from scripts.bad.wikipedia import FOOTER, HEADER, good_page
 
-CFG = load_config("sample", [])
+CFG = load_corpus_config("sample", [])
 
 
 def ids(items) -> list[str]:
@@ -53,13 +53,10 @@ def test_file_names_that_are_not_utf8_are_read_with_escaped_names(tmp_path):
     ((path, rel),) = sf.files
     assert isinstance(path, LocalPath) and rel == "caf\\xe9.jsonl" and printable(path).endswith("caf\\xe9.jsonl")
 
-    class ReadC4(ReadFiles):
-        source = "c4"
-        parse_file = staticmethod(parse_c4_file)
-
     with TestPipeline() as p:  # Beam encodes a plain str as UTF-8: the name must travel anyway
-        out = p | beam.Create(sf.files) | ReadC4(CFG.c4)
-        assert_that(out.kept | beam.Map(lambda d: d.id), equal_to(["caf\\xe9.jsonl:1"]))
+        tasks = p | beam.Create(sf.files) | beam.Reshuffle()
+        out = tasks | beam.FlatMap(lambda f: read_records("c4", parse_c4_file, f[0], f[1], CFG.c4))
+        assert_that(out | beam.Map(lambda d: d.id), equal_to(["caf\\xe9.jsonl:1"]))
 
 
 def _read(parse, path=__file__, rel="r"):

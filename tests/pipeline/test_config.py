@@ -4,17 +4,18 @@ import typing
 
 import pytest
 
-from pipeline.core.config import PATH_KEYS, CorpusConfig, absolute_paths, config_to_json, is_uri, load_config
+from pipeline.core.config import PATH_KEYS, absolute_paths, config_to_json, is_uri
+from pipeline.sources.registry import CorpusConfig, load_corpus_config
 
 
 def test_sample_preset_is_default_and_valid():
-    cfg = load_config()
+    cfg = load_corpus_config()
     assert isinstance(cfg, CorpusConfig)
     assert cfg.input == "data/sample" and cfg.shards.num_shards == 2
 
 
 def test_llama_preset_has_paper_settings():
-    cfg = load_config("llama")
+    cfg = load_corpus_config("llama")
     assert len(cfg.wikipedia.languages) == 20 and "uk" in cfg.wikipedia.languages
     assert cfg.c4.min_sentences == 3 and cfg.c4.min_words_per_line == 5
     assert cfg.shards.write_dropped is False
@@ -26,7 +27,7 @@ def test_llama_preset_has_paper_settings():
 
 
 def test_overrides_are_typed():
-    cfg = load_config("sample", ["shards.num_shards=5", "c4.lorem_ipsum=false", "wikipedia.languages=en,de"])
+    cfg = load_corpus_config("sample", ["shards.num_shards=5", "c4.lorem_ipsum=false", "wikipedia.languages=en,de"])
     assert cfg.shards.num_shards == 5
     assert cfg.c4.lorem_ipsum is False
     assert cfg.wikipedia.languages == ("en", "de")
@@ -34,57 +35,57 @@ def test_overrides_are_typed():
 
 def test_unknown_key_lists_valid_keys():
     with pytest.raises(ValueError, match=r"unknown config key\(s\) shards.num_shard;.*shards.num_shards"):
-        load_config("sample", ["shards.num_shard=3"])
+        load_corpus_config("sample", ["shards.num_shard=3"])
     with pytest.raises(ValueError, match="valid keys: input, output, sources"):
-        load_config("sample", ["nonsense=1"])
+        load_corpus_config("sample", ["nonsense=1"])
 
 
 def test_wrong_type_says_what_was_expected():
     with pytest.raises(ValueError, match="shards.num_shards: expected an integer"):
-        load_config("sample", ["shards.num_shards=many"])
+        load_corpus_config("sample", ["shards.num_shards=many"])
     with pytest.raises(ValueError, match="expected true or false"):
-        load_config("sample", ["c4.javascript=3"])
+        load_corpus_config("sample", ["c4.javascript=3"])
 
 
 def test_unknown_preset_and_source():
     with pytest.raises(ValueError, match="unknown config preset"):
-        load_config("nope")
+        load_corpus_config("nope")
     with pytest.raises(ValueError, match="unknown source"):
-        load_config("sample", ["sources=c4,papyrus"])
+        load_corpus_config("sample", ["sources=c4,papyrus"])
 
 
 def test_yaml_file_and_frozen(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("c4:\n  min_sentences: 2\n")
-    cfg = load_config(str(path))
+    cfg = load_corpus_config(str(path))
     assert cfg.c4.min_sentences == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.c4.min_sentences = 3  # frozen
 
 
 def test_config_json_round_trips():
-    cfg = load_config("sample", ["c4.badwords_file=/tmp/words.txt"])
+    cfg = load_corpus_config("sample", ["c4.badwords_file=/tmp/words.txt"])
     data = json.loads(config_to_json(cfg))
     assert data["c4"]["badwords_file"] == "/tmp/words.txt"
     assert data["wikipedia"]["languages"][0] == "bg"
 
 
 def test_float_written_without_a_dot_is_a_number():
-    assert load_config("sample", ["commoncrawl.lang_threshold=5e-1"]).commoncrawl.lang_threshold == 0.5
+    assert load_corpus_config("sample", ["commoncrawl.lang_threshold=5e-1"]).commoncrawl.lang_threshold == 0.5
     with pytest.raises(ValueError, match="expected a number"):
-        load_config("sample", ["commoncrawl.lang_threshold=high"])
+        load_corpus_config("sample", ["commoncrawl.lang_threshold=high"])
 
 
 def test_local_paths_are_made_absolute_and_uris_pass_through(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = absolute_paths(load_config("sample", ["input=raw", "output=gs://bucket/corpus", "models.dir=../models",
+    cfg = absolute_paths(load_corpus_config("sample", ["input=raw", "output=gs://bucket/corpus", "models.dir=../models",
                                                 "c4.badwords_file=words.txt", "tokens.dir=hdfs://nn/tokens"]))
     assert cfg.input == str(tmp_path / "raw") and cfg.models.dir == str(tmp_path.parent / "models")
     assert (cfg.c4.badwords_file == str(tmp_path / "words.txt")
             and cfg.tokenizer.dir == str(tmp_path / "out" / "tokenizer"))
     assert cfg.output == "gs://bucket/corpus" and cfg.tokens.dir == "hdfs://nn/tokens"
     assert cfg.models.wikipedia_corpus == ""  # unset stays unset
-    assert absolute_paths(load_config("sample")).c4.badwords_file is None
+    assert absolute_paths(load_corpus_config("sample")).c4.badwords_file is None
     assert absolute_paths(cfg) == cfg
     assert is_uri("s3://b/k") and is_uri("file:///x") and not is_uri("data/x") and not is_uri("/a/b://c")
 

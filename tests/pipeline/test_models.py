@@ -8,8 +8,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from pipeline.core.config import CorpusConfig, ModelsConfig, load_config
+from pipeline.core.config import ModelsConfig
 from pipeline.jobs.models import _cited_pages, _read_texts, _reference_examples
+from pipeline.sources.registry import CorpusConfig, load_corpus_config
 from tests.pipeline.sources.test_commoncrawl import warc
 
 SITE = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">
@@ -99,8 +100,8 @@ def test_too_few_cited_pages_stop_make_models_with_one_line(tmp_path: Path, caps
 
 
 def test_presets_allow_wikipedia_positives_in_sample_only():
-    assert load_config("sample").models.ref_wikipedia_positives is True
-    assert load_config("llama").models.ref_wikipedia_positives is False
+    assert load_corpus_config("sample").models.ref_wikipedia_positives is True
+    assert load_corpus_config("llama").models.ref_wikipedia_positives is False
     assert ModelsConfig().ref_wikipedia_positives is False
 
 

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pytest
 
 from filters.perplexity import PerplexityScorer
-from pipeline.core.config import ModelsConfig, WikipediaConfig
+from pipeline.core.config import ModelsConfig
 from pipeline.core.document import ARROW_SCHEMA, Document, documents_to_table
 from pipeline.jobs import models_lm
 from pipeline.jobs.models_lm import find_kenlm_binaries, train_language_model, wikipedia_texts
+from pipeline.sources.wikipedia import WikipediaConfig
 from tests.filters import test_perplexity
 from tests.filters.test_perplexity import SPAM, TINY_CFG, english_like
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from filters.wikiref import classifier_text
-from pipeline.core.config import ModelsConfig, WikipediaConfig
+from pipeline.core.config import ModelsConfig
 from pipeline.jobs.models_ref import (
     POSITIVES_CITED,
     POSITIVES_WIKIPEDIA,
@@ -17,6 +17,7 @@ from pipeline.jobs.models_ref import (
     roc_auc,
     train_reference_classifier,
 )
+from pipeline.sources.wikipedia import WikipediaConfig
 from tests.conftest import SHARED_SAMPLES
 
 # --- generated training data: encyclopedic prose vs spam / SEO ------------------------------

@@ -4,12 +4,24 @@ import pyarrow as pa
 import pytest
 
 from pipeline.core.config import ShardsConfig
-from pipeline.core.document import ARROW_SCHEMA, Document, Dropped, DropReason, documents_to_table, table_to_documents
+from pipeline.core.document import (
+    ARROW_SCHEMA,
+    DOCUMENT_FIELDS,
+    Document,
+    Dropped,
+    DropReason,
+    documents_to_table,
+)
 from pipeline.core.shards import shard_name, write_atomic
 from pipeline.core.staging import StagedWriter, staged_relpath
 from pipeline.jobs.passes import FileTask
 from pipeline.jobs.verify import read_shard
 from pipeline.jobs.write_shards import PlanShards, WriteShard, split_evenly
+
+
+def table_to_documents(table):
+    return [Document(**row) for row in table.select(list(DOCUMENT_FIELDS)).to_pylist()]
+
 
 
 def _docs(n):

@@ -1,10 +1,8 @@
-import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.core.document import Document, Dropped, DropReason
-from pipeline.core.stages import ApplyStep, Bind, ReadFiles, read_records
+from pipeline.core.stages import Recipe, read_records, with_config
+from tests.conftest import read_files
 
 
 def _parse(path, rel, cfg):
@@ -15,22 +13,14 @@ def _parse(path, rel, cfg):
     yield Document(id=f"{rel}:3", source="c4", text="three")
 
 
-class _ReadTest(ReadFiles):
-    source = "c4"
-    parse_file = staticmethod(_parse)
-
-
-def test_read_files_routes_and_survives_a_failing_file(tmp_path):
+def test_read_records_routes_and_survives_a_failing_file(tmp_path):
     for name in ("p1", "p2"):
         (tmp_path / name).write_text("x")
     files = [(str(tmp_path / "p1"), "good"), (str(tmp_path / "p2"), "broken")]
-    with TestPipeline() as p:
-        out = p | beam.Create(files) | _ReadTest(cfg=None)
-        assert_that(out.kept | "KeptIds" >> beam.Map(lambda d: d.id), equal_to(["good:1", "good:3", "broken:1"]),
-                    label="kept")
-        drops = out.dropped | beam.Map(lambda d: (d.doc.id, d.reason.value))
-        expected = [("good:2", "parse_error"), ("broken:2", "parse_error"), ("broken#read-error", "parse_error")]
-        assert_that(drops, equal_to(expected), label="dropped")
+    kept, dropped = read_files("c4", _parse, files, None)
+    assert sorted(d.id for d in kept) == sorted(["good:1", "good:3", "broken:1"])
+    expected = [("good:2", "parse_error"), ("broken:2", "parse_error"), ("broken#read-error", "parse_error")]
+    assert sorted((d.doc.id, d.reason.value) for d in dropped) == sorted(expected)
 
 
 def _upper_or_drop(doc, cfg):
@@ -39,12 +29,14 @@ def _upper_or_drop(doc, cfg):
     return Document(id=doc.id, source=doc.source, text=doc.text.upper())
 
 
-def test_apply_step_with_bound_config():
-    docs = [Document(id="a", source="c4", text="keep"), Document(id="b", source="c4", text="xx")]
-    with TestPipeline() as p:
-        out = p | beam.Create(docs) | ApplyStep("c4", "clean", Bind(_upper_or_drop, "x"))
-        assert_that(out.kept | "Texts" >> beam.Map(lambda d: d.text), equal_to(["KEEP"]), label="kept")
-        assert_that(out.dropped | beam.Map(lambda d: d.doc.id), equal_to(["b"]), label="dropped")
+def test_a_recipe_builds_a_step_with_bound_config():
+    step = Recipe(with_config, _upper_or_drop, "x")()
+    assert step(Document(id="a", source="c4", text="keep")).text == "KEEP"
+    assert step(Document(id="b", source="c4", text="xx")).doc.id == "b"
+
+
+def test_a_recipe_passes_build_time_arguments_last():
+    assert Recipe(lambda a, b: (a, b), 1)(2) == (1, 2)
 
 
 def test_a_listed_file_gone_at_read_time_is_a_user_error_naming_it(tmp_path):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.core.config import MixtureConfig
+from pipeline.sources.registry import MixtureConfig
 from train.data import TokenShards, write_token_shards
 from train.sampler import EOS_ID, MixtureSampler, mix64, mix64_array, permute
 

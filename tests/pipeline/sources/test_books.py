@@ -8,18 +8,15 @@ import gzip
 import re
 from pathlib import Path
 
-import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
 from dedup.hashing import book_overlap, book_shingles, normalize_for_exact
 from dedup.minhash import dedup_books
-from pipeline.core.config import BookDedupConfig, BooksConfig
+from pipeline.core.config import BookDedupConfig
 from pipeline.core.document import Document, Dropped, DropReason
-from pipeline.sources.books import ReadBooks, declared_codec, decode_book, language_code, parse_books_file
+from pipeline.sources.books import BooksConfig, declared_codec, decode_book, language_code, parse_books_file
 from scripts.sample import books as sample
-from tests.conftest import SHARED_SAMPLES
+from tests.conftest import SHARED_SAMPLES, read_files
 from tests.dedup.test_composites import _run
 
 BOOKS = SHARED_SAMPLES / "books"
@@ -172,12 +169,9 @@ def test_not_gzip_at_all_is_a_parse_error(tmp_path):
 def test_read_books_composite(tmp_path):
     good = write(tmp_path / "good.txt", gutenberg().encode("utf-8"))
     empty = write(tmp_path / "empty.txt", b"")
-    with TestPipeline() as p:
-        out = p | beam.Create([(good, "good.txt"), (empty, "empty.txt")]) | ReadBooks(CFG)
-        assert_that(out["kept"] | "Kept" >> beam.Map(lambda d: (d.id, d.text)), equal_to([("good.txt", BODY)]),
-                    label="kept")
-        assert_that(out["dropped"] | "Dropped" >> beam.Map(lambda d: (d.doc.id, d.reason.value)),
-                    equal_to([("empty.txt", "empty")]), label="dropped")
+    kept, dropped = read_files("books", parse_books_file, [(good, "good.txt"), (empty, "empty.txt")], CFG)
+    assert [(d.id, d.text) for d in kept] == [("good.txt", BODY)]
+    assert [(d.doc.id, d.reason.value) for d in dropped] == [("empty.txt", "empty")]
 
 
 # --- the real Gutenberg files (read-only, ../shared/corpus-samples/books) --------------------------

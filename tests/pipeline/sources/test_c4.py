@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from filters.c4 import C4Filter
-from pipeline.core.config import C4Config
+from filters.c4 import C4Config, C4Filter
 from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.sources.c4 import normalize_timestamp, parse_c4_file
 from scripts.sample.c4 import FILENAME, write_sample

@@ -6,15 +6,13 @@ import collections
 import gzip
 from pathlib import Path
 
-import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.core.config import CommonCrawlConfig
+from filters.ccnet import CommonCrawlConfig
 from pipeline.core.document import Document, Dropped, DropReason
-from pipeline.sources.commoncrawl import ReadCommonCrawl, parse_commoncrawl_file
+from pipeline.sources.commoncrawl import parse_commoncrawl_file
 from scripts.sample.commoncrawl import ARTICLES, DUMP, WARC_FILENAME, WET_FILENAME, write_sample
+from tests.conftest import read_files
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = REPO_ROOT.parent / "shared" / "corpus-samples" / "commoncrawl"
@@ -266,11 +264,9 @@ def test_ids_stable_and_unique(tmp_path):
 
 def test_read_composite(tmp_path):
     path = write(tmp_path / "a.warc.gz", [response(1), response(2, b"png", "image/png"), response(3, length=3)])
-    with TestPipeline() as p:
-        out = p | beam.Create([(path, "cc/a.warc.gz")]) | ReadCommonCrawl(CFG)
-        assert_that(out.kept | beam.Map(lambda d: d.id), equal_to([f"cc/a.warc.gz#{rid(1)}"]), label="kept")
-        reasons = out.dropped | beam.Map(lambda d: d.reason.value)
-        assert_that(reasons, equal_to(["empty", "parse_error"]), label="dropped")
+    kept, dropped = read_files("commoncrawl", parse_commoncrawl_file, [(path, "cc/a.warc.gz")], CFG)
+    assert [d.id for d in kept] == [f"cc/a.warc.gz#{rid(1)}"]
+    assert sorted(d.reason.value for d in dropped) == ["empty", "parse_error"]
 
 
 # --- the real shared samples --------------------------------------------------------------------------

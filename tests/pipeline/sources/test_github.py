@@ -11,19 +11,16 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 
 import pipeline.sources.github as github
-from filters.github import clean_github
-from pipeline.core.config import GitHubConfig
+from filters.github import GitHubConfig, clean_github
 from pipeline.core.document import Document, Dropped, DropReason
-from pipeline.sources.github import ReadGitHub, decode_source, github_url, parse_github_file, repo_name
+from pipeline.sources.github import decode_source, github_url, parse_github_file, repo_name
 from scripts.sample.github import ARCHIVES, write_sample
+from tests.conftest import read_files
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GITHUB_SAMPLES = REPO_ROOT.parent / "shared" / "corpus-samples" / "github"
@@ -431,15 +428,13 @@ def test_shared_binaries_and_minified_code_never_reach_kept_output():
 def test_read_github_composite(tmp_path):
     write_sample(tmp_path)
     files = [(str(p), p.name) for p in sorted(tmp_path.iterdir())]
-    with TestPipeline() as p:
-        out = p | beam.Create(files) | ReadGitHub(CFG)
-        assert_that(out.kept | beam.combiners.Count.Globally(), equal_to([15]), label="kept")
-        reasons = out.dropped | beam.Map(lambda d: (d.doc.id, d.reason.value, d.detail))
-        assert_that(reasons, equal_to([
-            ("corral-samples/notekeeper", "license", "gpl-3.0"),
-            ("corral-samples/scratchpad", "license", "none"),
-            ("corral-samples/wordfreq/docs/logo.png", "binary", "NUL byte at offset 8"),
-        ]), label="dropped")
+    kept, dropped = read_files("github", parse_github_file, files, CFG)
+    assert len(kept) == 15
+    assert sorted((d.doc.id, d.reason.value, d.detail) for d in dropped) == sorted([
+        ("corral-samples/notekeeper", "license", "gpl-3.0"),
+        ("corral-samples/scratchpad", "license", "none"),
+        ("corral-samples/wordfreq/docs/logo.png", "binary", "NUL byte at offset 8"),
+    ])
 
 
 def test_sample_is_byte_identical_across_runs(tmp_path):

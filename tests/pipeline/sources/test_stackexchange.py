@@ -12,13 +12,13 @@ import py7zr
 import pytest
 
 from pipeline.cli import main
-from pipeline.core.config import StackExchangeConfig
 from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.jobs.inputs import discover
 from pipeline.jobs.verify import read_shard
 from pipeline.sources.stackexchange import (
     ANSWER_SEPARATOR,
     Post,
+    StackExchangeConfig,
     assemble_question,
     check_archive_members,
     choose_sites,

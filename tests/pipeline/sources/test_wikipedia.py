@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import WikipediaConfig
 from pipeline.core.document import Document, Dropped, DropReason
-from pipeline.sources.wikipedia import clean_wikipedia, parse_wikipedia_file, wikitext_to_text
+from pipeline.sources.wikipedia import WikipediaConfig, clean_wikipedia, parse_wikipedia_file, wikitext_to_text
 from scripts.sample.wikipedia import write_sample
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
