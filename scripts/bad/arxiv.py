@@ -7,8 +7,8 @@ from pathlib import Path
 from scripts.bad.common import (
     MIB,
     Case,
+    Cases,
     Markers,
-    escaped,
     gz,
     gzip_bomb,
     noise,
@@ -17,7 +17,6 @@ from scripts.bad.common import (
     tar_entries,
     tar_files,
     tar_info,
-    write,
 )
 
 SOURCE = "arxiv"
@@ -37,12 +36,8 @@ def submission(marker: str, extra: dict[str, bytes] | None = None) -> bytes:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("ax")
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
-        write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
-                          is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     m1, m2 = mark(), mark()
     case("good submission", "1801.00001.tar.gz", submission(m1), [m1], [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bz2
 from pathlib import Path
 
-from scripts.bad.common import Case, Markers, bz2_zeros, corrupt_bz2_stream, escaped, gz, noise, sentences, write
+from scripts.bad.common import Case, Cases, Markers, bz2_zeros, corrupt_bz2_stream, gz, noise, sentences
 
 SOURCE = "books"
 
@@ -21,12 +21,8 @@ def book(marker: str, chapters: int = 3) -> str:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("bk")
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
-        write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
-                          is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     m1, m2 = mark(), mark()
     case("good plain book", "book-good.txt", book(m1).encode(), [m1], [])

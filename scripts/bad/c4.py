@@ -7,14 +7,13 @@ from pathlib import Path
 from scripts.bad.common import (
     MIB,
     Case,
+    Cases,
     Markers,
     corrupt_gzip_member,
-    escaped,
     good_text,
     gz,
     gzip_repeat,
     text_noise,
-    write,
 )
 
 SOURCE = "c4"
@@ -32,12 +31,8 @@ def good(mark: Markers) -> tuple[str, bytes]:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("c4")
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
-        write(folder, rel, data)
-        key = escaped(rel) if isinstance(rel, bytes) else rel
-        cases.append(Case(SOURCE, name, key, tuple(kept), tuple(drops), is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     (m1, l1), (m2, l2) = good(mark), good(mark)
     case("good file", "c4-good.jsonl", l1 + l2, [m1, m2], [])

@@ -98,6 +98,25 @@ def write(folder: Path, name: str | bytes, data: bytes) -> Path:
     return path
 
 
+class Cases(list):
+    """One source's cases: `add` writes a damaged (or good) file under the source folder and
+    records what the job owes it; the list is what `build` returns."""
+
+    def __init__(self, source: str, folder: Path) -> None:
+        super().__init__()
+        self.source, self.folder = source, folder
+
+    def add(self, name: str, rel: str | bytes, data: bytes | None, kept: list[str], drops: list[str],
+            is_big: bool = False, key: str | bytes | None = None) -> None:
+        """Write `data` (None: the case's file was written another way) and record the case under
+        `key` (default: the file's name), escaped when it is not valid UTF-8."""
+        if data is not None:
+            write(self.folder, rel, data)
+        key = rel if key is None else key
+        self.append(Case(self.source, name, escaped(key) if isinstance(key, bytes) else key, tuple(kept), tuple(drops),
+                         is_big))
+
+
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 

@@ -7,14 +7,13 @@ from pathlib import Path
 from scripts.bad.common import (
     MIB,
     Case,
+    Cases,
     Markers,
     corrupt_gzip_member,
-    escaped,
     good_text,
     gz,
     gzip_bomb,
     text_noise,
-    write,
 )
 
 SOURCE = "commoncrawl"
@@ -51,12 +50,8 @@ def page(marker: str, encoding: str = "utf-8", extra: str = "") -> bytes:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("cc")
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
-        write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
-                          is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     m1, m2 = mark(), mark()
     case("good file", "cc-good.warc.wet.gz", gz(conversion(m1)) + gz(conversion(m2)), [m1, m2], [])

@@ -10,8 +10,8 @@ from pathlib import Path
 from scripts.bad.common import (
     MIB,
     Case,
+    Cases,
     Markers,
-    escaped,
     gz,
     noise,
     tar_bytes,
@@ -36,14 +36,8 @@ def repo_tar_gz(top: str, files: dict[str, bytes]) -> bytes:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("gh")
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes | None, kept: list[str], drops: list[str],
-             is_big: bool = False) -> None:
-        if data is not None:
-            write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
-                          is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     # Every repository ships its LICENSE, which is not source code: one `extension` drop each.
     m1, m2 = mark(), mark()

@@ -8,7 +8,7 @@ from xml.sax.saxutils import quoteattr
 import py7zr
 from py7zr.helpers import ArchiveTimestamp
 
-from scripts.bad.common import MIB, MTIME, Case, Markers, escaped, noise, sentences, write
+from scripts.bad.common import MIB, MTIME, Case, Cases, Markers, noise, sentences
 
 SOURCE = "stackexchange"
 _ROOT = '<?xml version="1.0" encoding="utf-8"?>\n<posts>\n'
@@ -48,13 +48,11 @@ def seven_zip(members: dict[str, bytes], preset: int = 6) -> bytes:
 
 def build(folder: Path, big: bool = False) -> list[Case]:
     mark = Markers("se")
-    cases = []
+    cases = Cases(SOURCE, folder)
 
     def case(name: str, site: str | bytes, rel: str | bytes, data: bytes, kept: list[str], drops: list[str],
              is_big: bool = False) -> None:
-        write(folder, rel, data)
-        key = escaped(site) if isinstance(site, bytes) else site
-        cases.append(Case(SOURCE, name, key, tuple(kept), tuple(drops), is_big))
+        cases.add(name, rel, data, kept, drops, is_big, key=site)
 
     m1, m2 = mark(), mark()
     case("good site", "good.hard.stackexchange.com", "good.hard.stackexchange.com/Posts.xml",

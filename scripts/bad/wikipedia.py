@@ -6,7 +6,16 @@ import itertools
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from scripts.bad.common import MIB, Case, Markers, bz2_zeros, corrupt_bz2_stream, escaped, good_text, text_noise, write
+from scripts.bad.common import (
+    MIB,
+    Case,
+    Cases,
+    Markers,
+    bz2_zeros,
+    corrupt_bz2_stream,
+    good_text,
+    text_noise,
+)
 
 SOURCE = "wikipedia"
 HEADER = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">
@@ -39,12 +48,8 @@ def build(folder: Path, big: bool = False) -> list[Case]:
     def good(marker: str) -> str:
         return good_page(marker, next(ids))
 
-    cases = []
-
-    def case(name: str, rel: str | bytes, data: bytes, kept: list[str], drops: list[str], is_big: bool = False) -> None:
-        write(folder, rel, data)
-        cases.append(Case(SOURCE, name, escaped(rel) if isinstance(rel, bytes) else rel, tuple(kept), tuple(drops),
-                          is_big))
+    cases = Cases(SOURCE, folder)
+    case = cases.add
 
     m1, m2 = mark(), mark()
     case("good file", "enwiki-good.xml", (HEADER + good(m1) + good(m2) + FOOTER).encode(), [m1, m2], [])
