@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import sentencepiece as spm
 
+from pipeline.core.progress import ProgressCounter
 from pipeline.core.shards import join, read_shard_batches, write_batches_atomic, write_text_atomic
 
 
@@ -50,13 +51,19 @@ class _EncodeShardFn(beam.DoFn):
     def setup(self) -> None:
         self._sp = spm.SentencePieceProcessor(model_file=self._model_path)  # once per worker
         self._schema = token_schema(self._sp.get_piece_size())
+        self._progress = ProgressCounter(self._out_dir)
 
-    def _batches(self, relpath: str, counts: dict[str, int]) -> Iterator[pa.RecordBatch]:
+    def finish_bundle(self) -> None:
+        self._progress.flush()
+
+    def _batches(self, source: str, relpath: str, counts: dict[str, int]) -> Iterator[pa.RecordBatch]:
         for batch in read_shard_batches(join(self._corpus_dir, relpath), ["id", "text"]):
             for start in range(0, batch.num_rows, self._batch_docs):
                 part = batch.slice(start, self._batch_docs)
                 tokens = self._encode(part.column("text"), counts)
-                counts["text_bytes"] += pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
+                num_bytes = pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
+                counts["text_bytes"] += num_bytes
+                self._progress.add(source, read=part.num_rows, kept=part.num_rows, num_bytes=num_bytes)
                 yield pa.record_batch([part.column("id"), tokens], schema=self._schema)
 
     def _encode(self, texts: pa.Array, counts: dict[str, int]) -> pa.Array:
@@ -75,7 +82,7 @@ class _EncodeShardFn(beam.DoFn):
         source, relpath = item
         counts = {"tokens": 0, "text_bytes": 0}
         entry = write_batches_atomic(self._out_dir, token_relpath(relpath), self._schema,
-                                     self._batches(relpath, counts), compression=None)
+                                     self._batches(source, relpath, counts), compression=None)
         yield {**entry, "source": source, **counts}
 
 

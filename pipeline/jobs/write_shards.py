@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA, DropReason
+from pipeline.core.progress import ProgressCounter
 from pipeline.core.shards import shard_relpath, shard_writer
 from pipeline.core.staging import read_batches, read_rows, staged_relpath
 
@@ -135,6 +136,12 @@ class WriteShard(beam.DoFn):
     def __init__(self, out_dir: str, batch_rows: int) -> None:
         self._out, self._batch_rows = out_dir, batch_rows
 
+    def setup(self) -> None:
+        self._progress = ProgressCounter(self._out)
+
+    def finish_bundle(self) -> None:
+        self._progress.flush()
+
     def _tables(self, piece: Piece) -> Iterator[pa.Table]:
 
         if piece.kind == "duplicate_id":
@@ -154,10 +161,14 @@ class WriteShard(beam.DoFn):
         relpath = shard_relpath(task.source, task.index, task.num_shards, task.dropped, task.fmt)
         writer = shard_writer(self._out, relpath, schema)
         text_bytes = 0
+        if not task.dropped:  # the copies of a repeated id are dropped here, where the kept shard skips them
+            self._progress.add(task.source, dropped=sum(len(p.skip) for p in task.pieces))
         for table in _rebatch((t for piece in task.pieces for t in self._tables(piece)), self._batch_rows):
             text_bytes += pa.compute.sum(pa.compute.binary_length(table.column("text"))).as_py() or 0
             for batch in table.to_batches(max_chunksize=self._batch_rows):
                 writer.write(batch)
+            if not task.dropped:
+                self._progress.add(task.source, kept=table.num_rows)
         entry = writer.close()
         yield ENTRY, {**entry, "source": task.source, "shard": task.index, "dropped": task.dropped,
                       "text_bytes": text_bytes}

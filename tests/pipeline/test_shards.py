@@ -77,7 +77,9 @@ def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path, f
                                (1, {"file": [_info(1, 4)], "ids": []})])
     tasks = list(PlanShards(ShardsConfig(num_shards=3, num_dropped_shards=1, batch_rows=2, format=fmt))(collected))
     assert [(t.index, t.dropped) for t in tasks] == [(0, False), (1, False), (2, False), (0, True)]
-    entries = [e for t in tasks for _, e in WriteShard(str(tmp_path), 2).process(t)]
+    write = WriteShard(str(tmp_path), 2)
+    write.setup()
+    entries = [e for t in tasks for _, e in write.process(t)]
     ids = [read_shard(str(tmp_path / e["path"])).column("id").to_pylist() for e in entries]
     assert ids[:3] == [["a0", "a1", "a2"], ["a3", "a4"], ["x", "b0", "b1", "b2"]]  # the older x is not kept
     dropped = read_shard(str(tmp_path / entries[3]["path"]))
