@@ -174,6 +174,7 @@ def _run_job_command(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_beam_logging()
+    from pipeline.jobs.show import add_show_parser, run_show_command
     from pipeline.jobs.stats import add_stats_parser, run_stats_command
     from pipeline.launch.runners import engine_flags
     from train import commands as trainer
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     add_stats_parser(sub)
+    add_show_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command not in ("corpus", "models", "tokenize") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_verify(args)
         elif args.command == "stats":
             return run_stats_command(args)
+        elif args.command == "show":
+            return run_show_command(args)
         elif args.command in trainer.COMMANDS:
             from train.train import run as run_trainer  # torch loads only for a trainer command
 

@@ -81,6 +81,41 @@ def open_arrow(path: str, columns: list[int] | list[str] | None = None,
     return pa.ipc.open_file(source, options=options)
 
 
+class ShardFile:
+    """Random access to one shard's record batches (Parquet: row groups), a few columns at a time:
+    a search reads its key columns batch by batch and the other columns only where rows match."""
+
+    def __init__(self, path: str) -> None:
+        self._source = _open_input(path)
+        if _is_parquet(path):
+            self._parquet = pq.ParquetFile(self._source)
+            self.num_batches, self.schema = self._parquet.num_row_groups, self._parquet.schema_arrow
+        else:
+            self._parquet = None
+            reader = pa.ipc.open_file(self._source)
+            self.num_batches, self.schema = reader.num_record_batches, reader.schema
+            self._readers: dict[tuple[str, ...] | None, pa.ipc.RecordBatchFileReader] = {None: reader}
+
+    def batch(self, index: int, columns: list[str] | None = None) -> pa.Table:
+        """Batch `index` (only `columns`, in file order, when given)."""
+        if self._parquet is not None:
+            return self._parquet.read_row_group(index, columns=columns)
+        key = tuple(columns) if columns is not None else None
+        if key not in self._readers:
+            fields = [self.schema.names.index(c) for c in columns]
+            self._readers[key] = pa.ipc.open_file(self._source, options=pa.ipc.IpcReadOptions(included_fields=fields))
+        return pa.Table.from_batches([self._readers[key].get_batch(index)])
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> ShardFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_shard_batches(path: str, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
     """A shard's record batches (Arrow IPC or Parquet, by its name), one at a time; only `columns`,
     in file order, when given.
@@ -88,15 +123,9 @@ def read_shard_batches(path: str, columns: list[str] | None = None) -> Iterator[
     Read through a plain file, not a memory map: the mapped pages a pass touches count in the
     process's resident memory until the map closes, so a memory-mapped pass over a large shard
     looks like holding all of it. Memory is one record batch (Parquet: one row group)."""
-    if _is_parquet(path):
-        with _open_input(path) as source:
-            parquet = pq.ParquetFile(source)
-            for i in range(parquet.num_row_groups):
-                yield from parquet.read_row_group(i, columns=columns).to_batches()
-        return
-    reader = open_arrow(path, columns)
-    for i in range(reader.num_record_batches):
-        yield reader.get_batch(i)
+    with ShardFile(path) as shard:
+        for i in range(shard.num_batches):
+            yield from shard.batch(i, columns).to_batches()
 
 
 def read_shard(path: str, columns: list[str] | None = None) -> pa.Table:
