@@ -118,3 +118,19 @@ def test_show_says_when_a_run_kept_no_dropped_documents(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "this run kept no dropped documents to show (shards.write_dropped: false)" in printed
     assert f"c4 {sum(dropped.values()):,} (" + ", ".join(f"{r}={n:,}" for r, n in dropped.items()) + ")" in printed
+
+
+def test_stats_and_tokenize_read_parquet_as_they_read_arrow(sample_corpus, parquet_corpus, tmp_path):
+    from pipeline.jobs.stats import build_report
+
+    arrow, parquet = build_report(str(sample_corpus)), build_report(str(parquet_corpus))
+    assert parquet["checks"] == [] and parquet["funnel"] == arrow["funnel"]
+    assert [r["documents"] for r in parquet["table1"]] == [r["documents"] for r in arrow["table1"]]
+    shards = []
+    for name, corpus in (("arrow", sample_corpus), ("parquet", parquet_corpus)):
+        tokens = tmp_path / name
+        assert main(["tokenize", "--corpus", str(corpus), "--output", str(tokens),
+                     "--set", f"tokenizer.dir={tmp_path / name}-tokenizer"]) == 0
+        shards.append({str(p.relative_to(tokens)): read_shard(str(p)).to_pylist() for p in tokens.rglob("part-*")})
+    assert (tmp_path / "arrow" / "stats.json").read_text() == (tmp_path / "parquet" / "stats.json").read_text()
+    assert shards[0] == shards[1] and all(p.endswith(".arrow") for p in shards[1])  # token shards stay Arrow
