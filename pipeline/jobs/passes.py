@@ -11,6 +11,7 @@ Each pass is one DoFn over one input file, with one output of tagged records (fi
   BucketFile    (phase 4)  staged `scored` file + the source's cut-offs -> buckets and the steps
                            after them -> staged `final` file + `dropped2`; COUNT, KEYS (ids), FILE
 
+Each pass counts what it reads and drops for the progress line (pipeline/core/progress.py).
 Text is streamed batch by batch (staging.BATCH_ROWS documents), so a pass holds one batch of one
 file, whatever the file's size; what leaves a pass is small.
 """
@@ -28,6 +29,7 @@ from dedup.common import STAT, KeyedStep, decisions_by_row
 from dedup.ids import UniqueIdsStep
 from filters.basic import check_not_empty
 from pipeline.core.document import Document, Dropped
+from pipeline.core.progress import ProgressCounter, utf8_size
 from pipeline.core.stages import SourcePlan, read_records, run_checks
 from pipeline.core.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
 
@@ -85,8 +87,8 @@ class _Route:
     reason."""
 
     def __init__(self, out_dir: str, task: FileTask, kinds: tuple[str, str], key_step: KeyedStep | None,
-                 write_dropped: bool) -> None:
-        self._source = task.source
+                 write_dropped: bool, progress: ProgressCounter) -> None:
+        self._source, self._progress = task.source, progress
         self.kept = StagedWriter(out_dir, staged_relpath(task.source, task.index, kinds[0]), dropped=False)
         self.drops = StagedWriter(out_dir, staged_relpath(task.source, task.index, kinds[1]), True, write_dropped)
         self.keys = _Keys(key_step, task.index, out_dir)
@@ -95,6 +97,7 @@ class _Route:
     def add(self, out: Document | Dropped) -> None:
         if isinstance(out, Dropped):
             self.counts[(out.stage, out.reason.value)] += 1
+            self._progress.add(self._source, dropped=1)
             self.drops.add(out)
         else:
             self.keys.add(out, self.kept.num_rows)
@@ -118,6 +121,10 @@ class ReadAndStage(beam.DoFn):
     def setup(self) -> None:
         self._clean = self._plan.clean() if self._plan.clean is not None else None  # models load once per worker
         self._check = run_checks((check_not_empty, *self._plan.checks))
+        self._progress = ProgressCounter(self._out)
+
+    def finish_bundle(self) -> None:
+        self._progress.flush()
 
     def _process_one(self, item: Any) -> Document | Dropped:
         if isinstance(item, Dropped):
@@ -130,9 +137,11 @@ class ReadAndStage(beam.DoFn):
 
     def process(self, task: FileTask) -> Iterator[tuple]:
         plan = self._plan
-        route = _Route(self._out, task, ("read", "dropped0"), self._first_step, self._write_dropped)
+        route = _Route(self._out, task, ("read", "dropped0"), self._first_step, self._write_dropped, self._progress)
         for item in read_records(task.source, plan.parse_file, task.path, task.rel, plan.parse_cfg):
             route.counts[(SEEN, "")] += 1
+            self._progress.add(task.source, read=1,
+                               num_bytes=utf8_size((item.doc if isinstance(item, Dropped) else item).text))
             route.add(self._process_one(item))
         _, dropped = route.close()
         release_memory()
@@ -202,6 +211,10 @@ class FinishFile(beam.DoFn):
 
     def setup(self) -> None:
         self._models = [recipe() for _, recipe in self._plan.after_dedup]  # once per worker
+        self._progress = ProgressCounter(self._out)
+
+    def finish_bundle(self) -> None:
+        self._progress.flush()
 
     def process(self, joined: tuple[int, dict[str, Iterable]]) -> Iterator[tuple]:
         index, grouped = joined
@@ -212,7 +225,7 @@ class FinishFile(beam.DoFn):
         stats: list[dict[str, int]] = [dict() for _ in self._steps]
         kind = "final" if last else "scored"
         route = _Route(self._out, task, (kind, "dropped1"), UniqueIdsStep(task.source) if last else None,
-                       self._write_dropped)
+                       self._write_dropped, self._progress)
         perplexities: dict[str, list[float]] = collections.defaultdict(list)
         for row, doc in _staged_docs(self._out, info):
             out = _run_steps(_apply_steps(doc, row, self._steps, decisions, stats), self._models)
@@ -240,12 +253,17 @@ class BucketFile(beam.DoFn):
 
     def setup(self) -> None:
         self._models = [recipe() for _, recipe in self._plan.after_bucket]  # once per worker
+        self._progress = ProgressCounter(self._out)
+
+    def finish_bundle(self) -> None:
+        self._progress.flush()
 
     def process(self, item: tuple[int, tuple[dict[str, Any], dict[str, Any]]]) -> Iterator[tuple]:
         index, (info, cutoffs) = item
         task = info["task"]
         steps = [self._plan.bucket(cutoffs), *self._models]
-        route = _Route(self._out, task, ("final", "dropped2"), UniqueIdsStep(task.source), self._write_dropped)
+        route = _Route(self._out, task, ("final", "dropped2"), UniqueIdsStep(task.source), self._write_dropped,
+                       self._progress)
         for _, doc in _staged_docs(self._out, info, "scored"):
             route.add(_run_steps(doc, steps))
         final, dropped = route.close()

@@ -1,7 +1,7 @@
 """`corral stats`: the paper's Table 1 for a corpus run, where every document went, distributions, examples.
 
 Every number comes from the run's own files: the Arrow shards (read here batch by batch with
-pyarrow), manifest.json (disk sizes), stats.json (seen, drops per stage, and the token counts that
+pyarrow, Arrow or Parquet), manifest.json (disk sizes), stats.json (seen, drops per stage, and the token counts that
 `make tokenize` merges in) and config.json (the mixture). The numbers are written to report.json;
 report.md, report.html and the PNG plots beside them are renderings of it (report_html.py,
 report_plots.py). Where stats.json and the shards disagree, the report lists it under "checks"
@@ -15,14 +15,13 @@ import collections
 import json
 import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.core.shards import write_text_atomic
+from pipeline.core.shards import read_shard_batches, write_text_atomic
 from pipeline.core.table1 import PAPER_TABLE1, PAPER_TOKENS
 from pipeline.sources.registry import SOURCE_NAMES, SOURCES, MixtureConfig
 
@@ -116,27 +115,11 @@ class ShardScan:
             slot.append({**row, "text": _shorten(row["text"]), "chars": len(row["text"])})
 
 
-def read_batches(path: str, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """A shard's record batches, one at a time (only `columns`, in file order, when given).
-
-    Read through a plain file, not a memory map: the mapped pages a pass touches count in the
-    process's resident memory until the map closes, so a memory-mapped pass over a large shard
-    looks like holding all of it. Memory is one record batch, whatever the shard's size."""
-    with pa.OSFile(path) as source:
-        options = None
-        if columns is not None:
-            names = pa.ipc.open_file(source).schema.names
-            options = pa.ipc.IpcReadOptions(included_fields=[names.index(c) for c in columns])
-        reader = pa.ipc.open_file(source, options=options)
-        for i in range(reader.num_record_batches):
-            yield reader.get_batch(i)
-
-
 def scan_shards(corpus_dir: str, manifest: dict[str, Any]) -> ShardScan:
     scan = ShardScan()
     for key, dropped in (("shards", False), ("dropped_shards", True)):
         for entry in manifest.get(key, []):
-            for batch in read_batches(os.path.join(corpus_dir, entry["path"])):
+            for batch in read_shard_batches(os.path.join(corpus_dir, entry["path"])):
                 scan.add(entry["source"], batch, dropped)
     return scan
 

@@ -1,6 +1,6 @@
 """The encode job (`make tokenize`, second half): corpus shards -> token shards, as a Beam job.
 
-Each corpus shard `<corpus>/<source>/part-i-of-N.arrow` becomes `<tokens>/<source>/part-i-of-N.arrow`:
+Each corpus shard `<corpus>/<source>/part-i-of-N.arrow` (or `.parquet`) becomes `<tokens>/<source>/part-i-of-N.arrow`:
 uncompressed Arrow IPC (so the trainer memory-maps it), one row per document with its `id` and
 `tokens` (large_list of uint16 while the vocabulary fits 65,536 ids, else uint32). Token ids are
 the document's SentencePiece ids without BOS/EOS (the trainer adds EOS between documents).
@@ -12,6 +12,7 @@ counts are merged into the corpus stats.json.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,20 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import sentencepiece as spm
 
-from pipeline.core.shards import join, write_batches_atomic, write_text_atomic
-from pipeline.jobs.stats import read_batches
+from pipeline.core.progress import ProgressCounter
+from pipeline.core.shards import join, read_shard_batches, write_batches_atomic, write_text_atomic
 
 
 def token_schema(vocab_size: int) -> pa.Schema:
     token_type = pa.uint16() if vocab_size <= 1 << 16 else pa.uint32()
     return pa.schema([pa.field("id", pa.string(), nullable=False),
                       pa.field("tokens", pa.large_list(token_type), nullable=False)])
+
+
+def token_relpath(corpus_relpath: str) -> str:
+    """A corpus shard's token shard: the same name, always Arrow IPC (the trainer memory-maps it),
+    whether the corpus shard is `.arrow` or `.parquet`."""
+    return posixpath.splitext(corpus_relpath)[0] + ".arrow"
 
 
 # Characters per SentencePiece encode call (see _EncodeShardFn._encode): about 0.4M tokens.
@@ -44,13 +51,19 @@ class _EncodeShardFn(beam.DoFn):
     def setup(self) -> None:
         self._sp = spm.SentencePieceProcessor(model_file=self._model_path)  # once per worker
         self._schema = token_schema(self._sp.get_piece_size())
+        self._progress = ProgressCounter(self._out_dir)
 
-    def _batches(self, relpath: str, counts: dict[str, int]) -> Iterator[pa.RecordBatch]:
-        for batch in read_batches(join(self._corpus_dir, relpath), ["id", "text"]):
+    def finish_bundle(self) -> None:
+        self._progress.flush()
+
+    def _batches(self, source: str, relpath: str, counts: dict[str, int]) -> Iterator[pa.RecordBatch]:
+        for batch in read_shard_batches(join(self._corpus_dir, relpath), ["id", "text"]):
             for start in range(0, batch.num_rows, self._batch_docs):
                 part = batch.slice(start, self._batch_docs)
                 tokens = self._encode(part.column("text"), counts)
-                counts["text_bytes"] += pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
+                num_bytes = pa.compute.sum(pa.compute.binary_length(part.column("text"))).as_py() or 0
+                counts["text_bytes"] += num_bytes
+                self._progress.add(source, read=part.num_rows, kept=part.num_rows, num_bytes=num_bytes)
                 yield pa.record_batch([part.column("id"), tokens], schema=self._schema)
 
     def _encode(self, texts: pa.Array, counts: dict[str, int]) -> pa.Array:
@@ -68,8 +81,8 @@ class _EncodeShardFn(beam.DoFn):
     def process(self, item: tuple[str, str]):
         source, relpath = item
         counts = {"tokens": 0, "text_bytes": 0}
-        entry = write_batches_atomic(self._out_dir, relpath, self._schema, self._batches(relpath, counts),
-                                     compression=None)
+        entry = write_batches_atomic(self._out_dir, token_relpath(relpath), self._schema,
+                                     self._batches(source, relpath, counts), compression=None)
         yield {**entry, "source": source, **counts}
 
 

@@ -28,8 +28,7 @@ import sentencepiece as spm
 import xxhash
 
 from pipeline.core.config import TokenizerConfig
-from pipeline.core.shards import write_text_atomic
-from pipeline.jobs.stats import read_batches
+from pipeline.core.shards import read_shard_batches, write_text_atomic
 from pipeline.sources.registry import CorpusConfig
 
 MODEL_NAME = "tokenizer.model"
@@ -86,7 +85,7 @@ def _sample_rows(shards: list[str], budget: int) -> tuple[np.ndarray, np.ndarray
     prefix = _HashPrefix(budget)
     for shard_index, path in enumerate(shards):
         start = 0
-        for batch in read_batches(path, ["id", "text"]):
+        for batch in read_shard_batches(path, ["id", "text"]):
             ids = batch.column("id").to_pylist()
             keys = np.fromiter((xxhash.xxh64_intdigest(i.encode("utf-8")) for i in ids), np.uint64, len(ids))
             take = prefix.candidates(keys)
@@ -143,7 +142,7 @@ class _HashPrefix:
 def _spool_rows(path: str, rows: np.ndarray, spool: Any) -> Iterator[tuple[int, tuple[int, int]]]:
     """Append the texts of `rows` (sorted) of one shard to `spool`: (row, (offset, size)) each."""
     start = 0
-    for batch in read_batches(path, ["text"]):
+    for batch in read_shard_batches(path, ["text"]):
         local = rows[(rows >= start) & (rows < start + batch.num_rows)] - start
         for row, text in zip(local.tolist(), batch.column("text").take(local).to_pylist(), strict=True):
             data, offset = text.encode("utf-8"), spool.tell()

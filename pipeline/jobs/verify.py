@@ -1,4 +1,5 @@
-"""`corral verify OUT`: re-derive every count of a corpus run from its files with plain pyarrow.
+"""`corral verify OUT`: re-derive every count of a corpus run from its files with plain pyarrow
+(Arrow IPC or Parquet shards, pipeline.core.shards.read_shard).
 
 Checks that each manifest entry exists with its size, sha256, row count and schema; that stats.json
 satisfies seen == kept + dropped; that the shards hold exactly the kept and dropped counts; and that
@@ -15,11 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA
-
-
-def read_shard(path: str) -> pa.Table:
-    with pa.memory_map(path) as source:
-        return pa.ipc.open_file(source).read_all()
+from pipeline.core.shards import read_shard
 
 
 def _check_entry(out: str, entry: dict[str, Any], schema: pa.Schema, problems: list[str]) -> pa.Table | None:

@@ -3,8 +3,8 @@
 Determinism: a source's shards are contiguous, equal slices of its documents in input order (input
 files sorted, each file's documents in file order); only the plan (file row counts, small) goes
 through Beam's shuffle, and each shard's writer streams its slices from the staged files, so
-worker count and bundle order cannot change a byte. The files are written atomically
-(pipeline/core/shards.py).
+worker count and bundle order cannot change a byte. The files (Arrow IPC or Parquet, by
+shards.format) are written atomically (pipeline/core/shards.py).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA, DropReason
-from pipeline.core.shards import AtomicArrowWriter, shard_relpath
+from pipeline.core.progress import ProgressCounter
+from pipeline.core.shards import shard_relpath, shard_writer
 from pipeline.core.staging import read_batches, read_rows, staged_relpath
 
 ENTRY = "entry"  # the record a written shard leaves for Finalize
@@ -43,6 +44,7 @@ class ShardTask:
     num_shards: int
     dropped: bool
     pieces: tuple[Piece, ...]
+    fmt: str = "arrow"  # shards.format: arrow or parquet
 
 
 def split_evenly(sizes: list[int], num_shards: int) -> list[list[tuple[int, int, int]]]:
@@ -93,7 +95,7 @@ class PlanShards:
                 info, id_rows = infos[item]
                 skip = tuple(r for r in id_rows if start <= r < stop)
                 pieces.append(Piece("final", _staged(info, "final"), start, stop, skip))
-            yield ShardTask(source, s, num, False, tuple(pieces))
+            yield ShardTask(source, s, num, False, tuple(pieces), self._cfg.format)
 
     def _dropped(self, source: str, infos: list) -> Iterator[ShardTask]:
         items = []  # the dropped rows of each file: its read drops, its later drops, its id copies
@@ -112,7 +114,7 @@ class PlanShards:
                     pieces.append(Piece(kind, relpath, 0, 0, rows=id_rows[start:stop]))
                 else:
                     pieces.append(Piece(kind, relpath, start, stop))
-            yield ShardTask(source, s, num, True, tuple(pieces))
+            yield ShardTask(source, s, num, True, tuple(pieces), self._cfg.format)
 
 
 def _staged(info: dict[str, Any], kind: str) -> str:
@@ -134,6 +136,12 @@ class WriteShard(beam.DoFn):
     def __init__(self, out_dir: str, batch_rows: int) -> None:
         self._out, self._batch_rows = out_dir, batch_rows
 
+    def setup(self) -> None:
+        self._progress = ProgressCounter(self._out)
+
+    def finish_bundle(self) -> None:
+        self._progress.flush()
+
     def _tables(self, piece: Piece) -> Iterator[pa.Table]:
 
         if piece.kind == "duplicate_id":
@@ -150,13 +158,17 @@ class WriteShard(beam.DoFn):
 
     def process(self, task: ShardTask) -> Iterator[tuple]:
         schema = DROPPED_SCHEMA if task.dropped else ARROW_SCHEMA
-        relpath = shard_relpath(task.source, task.index, task.num_shards, task.dropped)
-        writer = AtomicArrowWriter(self._out, relpath, schema)
+        relpath = shard_relpath(task.source, task.index, task.num_shards, task.dropped, task.fmt)
+        writer = shard_writer(self._out, relpath, schema)
         text_bytes = 0
+        if not task.dropped:  # the copies of a repeated id are dropped here, where the kept shard skips them
+            self._progress.add(task.source, dropped=sum(len(p.skip) for p in task.pieces))
         for table in _rebatch((t for piece in task.pieces for t in self._tables(piece)), self._batch_rows):
             text_bytes += pa.compute.sum(pa.compute.binary_length(table.column("text"))).as_py() or 0
             for batch in table.to_batches(max_chunksize=self._batch_rows):
                 writer.write(batch)
+            if not task.dropped:
+                self._progress.add(task.source, kept=table.num_rows)
         entry = writer.close()
         yield ENTRY, {**entry, "source": task.source, "shard": task.index, "dropped": task.dropped,
                       "text_bytes": text_bytes}

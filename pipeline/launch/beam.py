@@ -13,8 +13,10 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.core.config import absolute_paths, config_to_json, is_uri
+from pipeline.core.progress import clear_progress, progress_dir
 from pipeline.core.shards import TMP_PREFIX, write_text_atomic
 from pipeline.jobs.inputs import discover
+from pipeline.launch import progress
 from pipeline.launch.runners import resolve_runner
 
 
@@ -29,10 +31,14 @@ class JobError(RuntimeError):
     """A Beam job failed for a reason that is no user's to fix (a bug): reported with its traceback."""
 
 
-def run_job(options: PipelineOptions, build) -> None:
+def run_job(options: PipelineOptions, build, out: str | None = None) -> None:
     """Build the job with `build(pipeline)` and run it. A worker's user error (a plain ValueError,
     such as a damaged model file) comes back as a ValueError: one line and exit code 2. Any other
-    failure is a JobError caused by the original exception, traceback and all."""
+    failure is a JobError caused by the original exception, traceback and all. The workers' counts
+    under `out` (pipeline/core/progress.py) feed the command's progress line, and are removed after."""
+    if out is not None:
+        clear_progress(out)
+        progress.watch(progress_dir(out))
     try:
         with beam.Pipeline(options=options) as p:
             build(p)
@@ -41,6 +47,10 @@ def run_job(options: PipelineOptions, build) -> None:
         if message is not None:
             raise ValueError(message) from None
         raise JobError(f"the Beam job failed: {type(exc).__name__}: {str(exc)[:500]}") from exc
+    finally:
+        if out is not None:
+            progress.collect()
+            clear_progress(out)
 
 
 _WORKER_VALUE_ERROR = re.compile(r"^ValueError: (.+)$", re.MULTILINE)
@@ -81,7 +91,7 @@ def run_pipeline(cfg, sources: tuple[str, ...], out: str, beam_args: list[str]) 
     prepare_output(cfg.output)
     write_text_atomic(os.path.join(cfg.output, "config.json"), config_to_json(cfg))
     try:
-        run_job(beam_options(beam_args), lambda p: p | "Corpus" >> Corpus(cfg, inputs, models))
+        run_job(beam_options(beam_args), lambda p: p | "Corpus" >> Corpus(cfg, inputs, models), cfg.output)
     except BaseException:
         # Staged text a failed run leaves is never an output; a killed run's is replaced by the next.
         from pipeline.core.staging import remove_staging

@@ -33,6 +33,14 @@ def test_overrides_are_typed():
     assert cfg.wikipedia.languages == ("en", "de")
 
 
+def test_shard_format_is_arrow_unless_parquet_is_asked_for():
+    assert load_corpus_config("sample").shards.format == "arrow"
+    assert load_corpus_config("llama").shards.format == "arrow"
+    assert load_corpus_config("sample", ["shards.format=parquet"]).shards.format == "parquet"
+    with pytest.raises(ValueError, match="shards.format: 'csv' is not one of arrow, parquet"):
+        load_corpus_config("sample", ["shards.format=csv"])
+
+
 def test_unknown_key_lists_valid_keys():
     with pytest.raises(ValueError, match=r"unknown config key\(s\) shards.num_shard;.*shards.num_shards"):
         load_corpus_config("sample", ["shards.num_shard=3"])

@@ -1,6 +1,7 @@
 import hashlib
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.core.config import ShardsConfig
@@ -12,10 +13,17 @@ from pipeline.core.document import (
     DropReason,
     documents_to_table,
 )
-from pipeline.core.shards import shard_name, write_atomic
+from pipeline.core.shards import (
+    is_shard_name,
+    read_shard,
+    read_shard_batches,
+    shard_name,
+    shard_paths,
+    shard_writer,
+    write_atomic,
+)
 from pipeline.core.staging import StagedWriter, staged_relpath
 from pipeline.jobs.passes import FileTask
-from pipeline.jobs.verify import read_shard
 from pipeline.jobs.write_shards import PlanShards, WriteShard, split_evenly
 
 
@@ -66,7 +74,8 @@ def _info(index, final, dropped0=0, dropped1=0):
     return {"task": task, "dropped0": dropped0, "final": final, "dropped1": dropped1}
 
 
-def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
+@pytest.mark.parametrize("fmt", ["arrow", "parquet"])
+def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path, fmt):
     old = Document(id="x", source="wikipedia", text="old", created="2020-01-01T00:00:00Z")
     new = Document(id="x", source="wikipedia", text="new", created="2023-01-01T00:00:00Z")
     files = [[Document(id=f"a{i}", source="wikipedia", text=f"a {i}") for i in range(5)] + [old],
@@ -78,9 +87,11 @@ def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
         _stage(tmp_path, index, "dropped1", [], dropped=True)
     collected = ("wikipedia", [(0, {"file": [_info(0, 6, dropped0=1)], "ids": [(5, None)]}),
                                (1, {"file": [_info(1, 4)], "ids": []})])
-    tasks = list(PlanShards(ShardsConfig(num_shards=3, num_dropped_shards=1, batch_rows=2))(collected))
+    tasks = list(PlanShards(ShardsConfig(num_shards=3, num_dropped_shards=1, batch_rows=2, format=fmt))(collected))
     assert [(t.index, t.dropped) for t in tasks] == [(0, False), (1, False), (2, False), (0, True)]
-    entries = [e for t in tasks for _, e in WriteShard(str(tmp_path), 2).process(t)]
+    write = WriteShard(str(tmp_path), 2)
+    write.setup()
+    entries = [e for t in tasks for _, e in write.process(t)]
     ids = [read_shard(str(tmp_path / e["path"])).column("id").to_pylist() for e in entries]
     assert ids[:3] == [["a0", "a1", "a2"], ["a3", "a4"], ["x", "b0", "b1", "b2"]]  # the older x is not kept
     dropped = read_shard(str(tmp_path / entries[3]["path"]))
@@ -88,6 +99,30 @@ def test_plan_and_write_shards_follow_input_order_and_drop_id_copies(tmp_path):
     assert dropped.column("drop_reason").to_pylist() == ["empty", "duplicate_id"]
     assert dropped.column("text").to_pylist() == ["a 0", "old"]
     assert [e["rows"] for e in entries] == [3, 2, 4, 2]
+    assert all(e["path"].endswith(f".{fmt}") for e in entries)
+    assert [p.rsplit("/", 1)[1] for p in shard_paths(str(tmp_path), "wikipedia")] == [
+        f"part-0000{i}-of-00003.{fmt}" for i in range(3)]
+    assert shard_paths(str(tmp_path), "wikipedia", dropped=True) == [str(tmp_path / entries[3]["path"])]
+    # batch_rows rows per record batch, in Parquet one row group each: streaming readers hold one
+    batches = list(read_shard_batches(str(tmp_path / entries[2]["path"]), ["id"]))
+    assert [b.num_rows for b in batches] == [2, 2] and batches[0].schema.names == ["id"]
+    if fmt == "parquet":
+        assert pq.ParquetFile(str(tmp_path / entries[2]["path"])).metadata.num_row_groups == 2
+        assert pq.ParquetFile(str(tmp_path / entries[2]["path"])).metadata.row_group(0).column(2).compression == "ZSTD"
+
+
+def test_shard_names_of_both_formats():
+    assert is_shard_name("part-00001-of-00008.arrow") and is_shard_name("part-00001-of-00008.parquet")
+    assert not is_shard_name(".tmp-abc-part-00001-of-00008.parquet") and not is_shard_name("part-1-of-8.csv")
+    assert shard_name(3, 12, "parquet") == "part-00003-of-00012.parquet"
+
+
+def test_empty_shards_read_back_with_their_schema(tmp_path):
+    for fmt in ("arrow", "parquet"):
+        entry = shard_writer(str(tmp_path), f"c4/part-00000-of-00001.{fmt}", ARROW_SCHEMA).close()
+        table = read_shard(str(tmp_path / entry["path"]))
+        assert table.num_rows == 0 and table.schema.equals(ARROW_SCHEMA)
+        assert list(read_shard_batches(str(tmp_path / entry["path"]))) == []
 
 
 def test_record_batches_end_at_batch_rows_or_batch_bytes(monkeypatch):

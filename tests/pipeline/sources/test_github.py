@@ -473,7 +473,7 @@ def test_sample_outcomes(tmp_path):
 def _github_job(root: Path, out: Path, *overrides: str) -> dict[str, tuple[str, str]]:
     """The corpus job on github/ under `root`: {path in repo: (repo, "kept" | drop reason)}, non-license rows."""
     from pipeline.cli import main
-    from pipeline.jobs.verify import read_shard
+    from pipeline.core.shards import read_shard
 
     args = ["corpus", "--input", str(root), "--output", str(out), "--set", "sources=[github]"]
     for override in overrides:

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.shards import read_shard
 from pipeline.jobs.inputs import discover
-from pipeline.jobs.verify import read_shard
 from pipeline.sources.stackexchange import (
     ANSWER_SEPARATOR,
     Post,
