@@ -57,6 +57,19 @@ _ABBREVIATIONS = frozenset(a.lower() for a in (
 _LINE_RE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
+class _NonspacingMarks(dict):
+    """A str.translate table that deletes nonspacing marks (category Mn): each code point's
+    category is looked up once, then cached (one C-level lookup per character afterwards)."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.category(chr(code)) == "Mn" else code
+        self[code] = value
+        return value
+
+
+_NO_MARKS = _NonspacingMarks()
+
+
 def _strip_accents(line: str) -> str:
     """cc_net strip_accents: NFD, then drop nonspacing marks (category Mn).
 
@@ -65,8 +78,7 @@ def _strip_accents(line: str) -> str:
     """
     if line.isascii():
         return line
-    nfd = unicodedata.normalize("NFD", line)
-    return "".join(c for c in nfd if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFD", line).translate(_NO_MARKS)
 
 
 def normalize_line(line: str) -> str:
