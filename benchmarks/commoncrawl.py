@@ -27,9 +27,9 @@ from pathlib import Path
 from dedup.hashing import content_hash, line_hash, normalize_for_exact
 from filters.ccnet import lang_id_step, perplexity_step, wiki_ref_step
 from pipeline.cli import main as corral
-from pipeline.launch.beam import run_pipeline
 from pipeline.core.document import Document
 from pipeline.jobs.models import commoncrawl_models
+from pipeline.launch.beam import run_pipeline
 from pipeline.sources.commoncrawl import CommonCrawlModels, parse_commoncrawl_file
 from pipeline.sources.registry import load_corpus_config
 

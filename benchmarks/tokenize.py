@@ -21,10 +21,11 @@ import apache_beam as beam
 import pyarrow as pa
 import sentencepiece as spm
 
-from pipeline.cli import beam_options, main
+from pipeline.cli import main
 from pipeline.core.shards import read_shard, write_atomic, write_text_atomic
 from pipeline.jobs.tokenize_job import build_encode
 from pipeline.jobs.tokenizer import train_tokenizer
+from pipeline.launch.beam import beam_options
 from pipeline.sources.registry import load_corpus_config
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-samples"

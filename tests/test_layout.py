@@ -137,3 +137,13 @@ def test_a_source_added_to_the_registry_reaches_the_config(tmp_path):
     assert cfg.mixture.weights()["pubmed"] == 0.1
     with pytest.raises(ValueError, match="dedup.pubmed: unknown step"):
         load_config(str(preset), ["dedup.pubmed=[fuzzy]"], corpus)
+
+
+def test_every_benchmark_imports():
+    """Benchmarks are not run by `make test`, but they must not rot: each module imports."""
+    import importlib
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py")):
+        if path.stem != "__init__":
+            importlib.import_module(f"benchmarks.{path.stem}")
