@@ -47,18 +47,34 @@ from pipeline.sources.registry import SOURCES, CorpusConfig
 __all__ = ["Corpus", "CorpusSource"]
 
 
-def _tagged(pcoll, tag: str, label: str):
-    return pcoll | label >> beam.Filter(lambda record, t=tag: record[0] == t)
+# Selecting records by tag is one FlatMap, not a Filter and a Map: Beam spends about as long
+# building and translating each ParDo of the graph as a small input takes to run through it.
+def _select(pcoll, tags: frozenset[str], label: str, shape=None):
+    """The records of `pcoll` whose tag is in `tags`, each as `shape(record)` (default: as is)."""
+    if shape is None:
+        return pcoll | label >> beam.Filter(lambda r: r[0] in tags)
+    return pcoll | label >> beam.FlatMap(lambda r: (shape(r),) if r[0] in tags else ())
+
+
+def _tagged(pcoll, tag: str, label: str, shape=None):
+    return _select(pcoll, frozenset((tag,)), label, shape)
 
 
 def _keys(pcoll, label: str):
     """KEYS records -> (bucket, [record, ...]) elements for a step's decide transform."""
-    return _tagged(pcoll, KEYS, f"{label}Only") | f"{label}ByBucket" >> beam.Map(lambda r: (r[1], r[2]))
+    return _tagged(pcoll, KEYS, f"{label}ByBucket", lambda r: (r[1], r[2]))
 
 
 def _decisions_by_file(decided, label: str):
-    return (_tagged(decided, DECISION, f"{label}Decisions")
-            | f"{label}ByFile" >> beam.Map(lambda r: (r[1], (r[2], r[3]))))
+    return _tagged(decided, DECISION, f"{label}ByFile", lambda r: (r[1], (r[2], r[3])))
+
+
+def _by_index(records, label: str):
+    """FILE records -> (file index, file info)."""
+    return _tagged(records, FILE, label, lambda r: (r[1], r[2]))
+
+
+_REPORTED = frozenset((COUNT, STAT, INFO))  # what Finalize sums into stats.json
 
 
 def _cutoff_record(source: str, lang: str, cutoffs: Cutoffs, percentiles: tuple[float, ...]) -> tuple:
@@ -84,13 +100,12 @@ class _Buckets(beam.PTransform):
         source, cfg = self._source, self._cfg
         percentiles = tuple(cfg.models.ppl_percentiles)
         cutoffs = (
-            _tagged(finished, PPL, "Perplexities")
-            | "ByLanguage" >> beam.Map(lambda r: (r[1][1], r[2]))
+            _tagged(finished, PPL, "PerplexitiesByLanguage", lambda r: (r[1][1], r[2]))
             | "GroupByLanguage" >> beam.GroupByKey()
             | "Cutoffs" >> beam.Map(
                 lambda kv: (kv[0], choose_cutoffs(cfg.commoncrawl, percentiles, np.concatenate(list(kv[1])))))
         )
-        scored = _tagged(finished, FILE, "ScoredFiles") | "ScoredBySource" >> beam.Map(lambda r: (source, (r[1], r[2])))
+        scored = _tagged(finished, FILE, "ScoredBySource", lambda r: (source, (r[1], r[2])))
         bucketed = (
             {"files": scored, "cutoffs": cutoffs | "CutoffsBySource" >> beam.Map(lambda kv: (source, kv))}
             | "JoinCutoffs" >> beam.CoGroupByKey()
@@ -121,11 +136,11 @@ class CorpusSource(beam.PTransform):
         first_keys = steps[0] if steps else None
         read = (
             pbegin
-            | "ListFiles" >> beam.Create(tasks)
+            | "ListFiles" >> beam.Create(tasks, reshuffle=False)  # SpreadFiles reshuffles
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped))
         )
-        files = _tagged(read, FILE, "StagedFiles") | "FileByIndex" >> beam.Map(lambda r: (r[1], r[2]))
+        files = _by_index(read, "StagedByIndex")
         decisions, outputs = [], [read]
         keys = _keys(read, "Keys0") if steps else None
         for j, step in enumerate(steps):
@@ -135,7 +150,7 @@ class CorpusSource(beam.PTransform):
                 keys = _keys(replay | f"Replay{j}" >> beam.ParDo(ReplayKeys(steps[:j], step, out)), f"Keys{j}")
             decided = keys | f"Decide{step.name.title()}" >> step.decide(out)
             decisions.append(_decisions_by_file(decided, f"Step{j}"))
-            outputs.append(_tagged(decided, STAT, f"Step{j}Stats"))
+            outputs.append(decided)
         joined = ({"file": files, **{f"d{i}": d for i, d in enumerate(decisions)}}
                   | "JoinDecisions" >> beam.CoGroupByKey())
         finished = joined | "Finish" >> beam.ParDo(FinishFile(plan, steps, out, write_dropped))
@@ -145,7 +160,7 @@ class CorpusSource(beam.PTransform):
         ids = UniqueIdsStep(sf.source)
         id_drops = _decisions_by_file(_keys(finished, "IdKeys") | "DecideIds" >> ids.decide(out), "Ids")
         id_counts = id_drops | "CountIdDrops" >> beam.Map(lambda _: (COUNT, (sf.source, "write", "duplicate_id"), 1))
-        final_files = _tagged(finished, FILE, "FinalFiles") | "FinalByIndex" >> beam.Map(lambda r: (r[1], r[2]))
+        final_files = _by_index(finished, "FinalByIndex")
         shard_records = (
             {"file": final_files, "ids": id_drops}
             | "JoinIdDrops" >> beam.CoGroupByKey()
@@ -155,8 +170,7 @@ class CorpusSource(beam.PTransform):
             | "SpreadShards" >> beam.Reshuffle()
             | "WriteShard" >> beam.ParDo(WriteShard(out, cfg.shards.batch_rows))
         )
-        counts = [_tagged(pc, tag, f"Out{i}{tag}")
-                  for i, pc in enumerate(outputs + [finished]) for tag in (COUNT, STAT, INFO)]
+        counts = [_select(pc, _REPORTED, f"Reported{i}") for i, pc in enumerate(outputs + [finished])]
         return (counts + [id_counts, shard_records]) | "SourceRecords" >> beam.Flatten()
 
 

@@ -127,7 +127,7 @@ def build_encode(p: beam.Pipeline, model_path: str, corpus_dir: str, out_dir: st
         shards = sorted((e["source"], e["path"]) for e in json.load(f)["shards"])
     entries = (
         p
-        | "ListShards" >> beam.Create(shards)
+        | "ListShards" >> beam.Create(shards, reshuffle=False)  # SpreadShards reshuffles
         | "SpreadShards" >> beam.Reshuffle()
         | "EncodeShard" >> beam.ParDo(_EncodeShardFn(model_path, corpus_dir, out_dir, batch_docs))
     )
