@@ -18,6 +18,8 @@ class DropReason(str, enum.Enum):  # noqa: UP042 - StrEnum would change str()/fo
     EMPTY = "empty"
     # Shorter than the source's min_chars when read (CommonCrawl: CCNet's 300 characters).
     TOO_SHORT = "too_short"
+    # Set aside for evaluation (`corral ablate`) before any filter; never in a training set.
+    HELD_OUT = "held_out"
     # The same id twice in one source (the same page in two dumps): the newest copy is kept.
     DUPLICATE_ID = "duplicate_id"
     # Deduplication (dedup/): LLaMA section 2, CCNet, the C4 paper.

@@ -121,7 +121,7 @@ class CorpusSource(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(tasks)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped))
+            | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped, cfg.holdout.ids_file))
         )
         files = _tagged(read, FILE, "StagedFiles") | "FileByIndex" >> beam.Map(lambda r: (r[1], r[2]))
         decisions, outputs = [], [read]
