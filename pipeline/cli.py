@@ -17,6 +17,9 @@ from pipeline.core.config import ALL_SOURCES, absolute_path, absolute_paths, is_
 # needs them.
 
 
+BEAM_COMMANDS = ("corpus", "models", "tokenize", "ablate")  # the commands that take Beam's flags
+
+
 def quiet_beam_logging() -> None:
     """Beam logs an apitools warning at import on every machine without GCP extras: noise here. It
     also logs a worker's exception with its traceback before raising it again; the command line
@@ -129,6 +132,12 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     return stats
 
 
+def run_ablate(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    from pipeline.ablate.run import run_ablation, spec_from_args
+
+    return run_ablation(spec_from_args(args), beam_args)
+
+
 def _note_unread_folders(cfg) -> None:
     if is_uri(cfg.input):
         return
@@ -159,6 +168,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_beam_logging()
+    from pipeline.ablate.run import add_parser as add_ablate_parser
     from pipeline.jobs.stats import add_stats_parser, run_stats_command
     from pipeline.launch.runners import engine_flags
     from train import commands as trainer
@@ -183,11 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="recount a corpus run from its files and check every number")
     verify.add_argument("out", help="the corpus output folder")
     add_stats_parser(sub)
+    _add_workers(add_ablate_parser(sub))
     args, rest = parser.parse_known_args(argv)
-    if args.command not in ("corpus", "models", "tokenize") and rest:
+    if args.command not in BEAM_COMMANDS and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        if args.command in ("corpus", "models", "tokenize"):
+        if args.command in BEAM_COMMANDS:
             rest = engine_flags(args.workers, rest)
         if args.command == "corpus":
             run_corpus(args, rest)
@@ -195,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             run_models(args, rest)
         elif args.command == "tokenize":
             run_tokenize(args, rest)
+        elif args.command == "ablate":
+            run_ablate(args, rest)
         elif args.command == "verify":
             return run_verify(args)
         elif args.command == "stats":
