@@ -240,3 +240,26 @@ def test_difference_exceeds_twice_the_spread_and_says_so():
     assert close["exceeds"] is False and "cannot tell the variants apart" in statement(close)
     one = {**d, **difference(_stats([1.0]), _stats([0.9]))}
     assert one["exceeds"] is None and "one seed" in statement(one)
+
+
+def test_more_than_two_variants_are_each_compared_with_the_first():
+    from pipeline.ablate.report import differences, summarize
+
+    def run(variant, seed, bpb):
+        return {"variant": variant, "seed": seed, "eval": {"heldout": {"all": {"bpb": bpb, "loss": bpb}}}}
+
+    runs = [run(v, s, base + 0.01 * s) for v, base in (("a", 1.0), ("b", 0.9), ("c", 1.2)) for s in (1, 2, 3)]
+    diffs = differences(summarize(runs, ["a", "b", "c"]), ["a", "b", "c"])
+    assert [(d["a"], d["b"], round(d["delta"], 6)) for d in diffs] == [("a", "b", -0.1), ("a", "c", 0.2)]
+
+
+@pytest.mark.parametrize(("configs", "message"), [
+    (["sample"], "at least two configs"),
+    (["sample", "configs/sample.yaml"], "each must differ"),
+])
+def test_user_errors_are_one_line(configs, message, tmp_path, capsys):
+    from pipeline.cli import main
+
+    assert main(["ablate", *configs, "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
