@@ -10,7 +10,7 @@ SET    ?=
 # Local worker processes for corpus, models and tokenize (the engine: pipeline/launch/runners.py).
 WORKERS ?= 1
 
-.PHONY: setup corpus models tokenize pretrain stats all sample bad-fixtures test lint clean
+.PHONY: setup corpus models tokenize pretrain stats all ablate sample bad-fixtures test lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -60,6 +60,23 @@ all:
 	  $(MAKE) --no-print-directory $$step || { echo "== make all: $$step failed"; exit 1; }; \
 	done; \
 	echo "== make all: done in $$(( $$(date +%s) - start ))s; report: $(STATS_OUT)/report.html"
+
+# Does a filter help? The same model trained on the corpus of config A and of config B (VARIANTS="a b c"
+# for more), seeds 1..SEEDS, TOKENS training tokens a run (default: ABLATE_TRAIN's steps), evaluated on
+# input documents held out before either config filtered them; report in ABLATE_OUT (README "Ablate").
+A            ?= sample
+B            ?= sample-nofilter
+VARIANTS     ?= $(A) $(B)
+SEEDS        ?= 3
+TOKENS       ?=
+ABLATE_TRAIN ?= pretrain_ablate
+ABLATE_JOBS  ?= 2
+ABLATE_OUT   ?= out/ablate
+ABLATE_ARGS  ?=
+ablate: setup
+	$(PY) -m pipeline.cli ablate $(VARIANTS) --input "$(INPUT)" --output "$(ABLATE_OUT)" --seeds $(SEEDS) \
+	  $(if $(TOKENS),--tokens $(TOKENS)) --train-config "$(ABLATE_TRAIN)" --jobs $(ABLATE_JOBS) $(foreach s,$(SET),--set $(s)) \
+	  --workers $(WORKERS) $(ABLATE_ARGS) $(BEAM_ARGS)
 
 # Regenerate the bundled sample under data/sample (deterministic; committed).
 sample: setup

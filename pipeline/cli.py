@@ -17,6 +17,9 @@ from pipeline.core.config import absolute_path, absolute_paths, is_uri
 # needs them.
 
 
+BEAM_COMMANDS = ("corpus", "models", "tokenize", "ablate")  # the commands that take Beam's flags
+
+
 def quiet_beam_logging() -> None:
     """Beam logs an apitools warning at import on every machine without GCP extras: noise here. It
     also logs a worker's exception with its traceback before raising it again; the command line
@@ -136,6 +139,12 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str]) -> dict:
     return stats
 
 
+def run_ablate(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    from pipeline.ablate.run import run_ablation, spec_from_args
+
+    return run_ablation(spec_from_args(args), beam_args)
+
+
 def _note_unread_folders(cfg) -> None:
     if is_uri(cfg.input):
         return
@@ -178,6 +187,7 @@ def _run_job_command(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_beam_logging()
+    from pipeline.ablate.run import add_parser as add_ablate_parser
     from pipeline.jobs.show import add_show_parser, run_show_command
     from pipeline.jobs.stats import add_stats_parser, run_stats_command
     from pipeline.launch.runners import engine_flags
@@ -204,13 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("out", help="the corpus output folder")
     add_stats_parser(sub)
     add_show_parser(sub)
+    _add_workers(add_ablate_parser(sub))
     args, rest = parser.parse_known_args(argv)
-    if args.command not in ("corpus", "models", "tokenize") and rest:
+    if args.command not in BEAM_COMMANDS and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command in ("corpus", "models", "tokenize"):
             return _run_job_command(args, engine_flags(args.workers, rest))
-        if args.command == "verify":
+        if args.command == "ablate":
+            from pipeline.launch.progress import reporting
+
+            with reporting():
+                run_ablate(args, engine_flags(args.workers, rest))
+        elif args.command == "verify":
             return run_verify(args)
         elif args.command == "stats":
             return run_stats_command(args)

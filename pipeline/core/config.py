@@ -86,6 +86,14 @@ class TokensConfig:
     batch_docs: int = 256  # documents per SentencePiece encode call
 
 
+@dataclasses.dataclass(frozen=True)
+class HoldoutConfig:
+    """Evaluation documents kept out of training (`corral ablate`, pipeline/jobs/heldout.py): the job
+    drops them as `held_out` right after reading, before any cleaning, filter or dedup step."""
+
+    ids_file: str = ""  # heldout.json of the held-out pass: ids per source and text hashes; "" = none
+
+
 DEDUP_STEPS = ("exact", "lines", "near", "books", "spans")
 EXACT_NORMALIZATIONS = ("none", "whitespace", "lower", "ccnet")
 
@@ -197,6 +205,7 @@ class CorpusConfigBase:
     mixture: MixtureConfigBase = MixtureConfigBase()
     tokenizer: TokenizerConfig = TokenizerConfig()
     tokens: TokensConfig = TokensConfig()
+    holdout: HoldoutConfig = HoldoutConfig()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.sources) - set(self.SOURCES))
@@ -329,7 +338,8 @@ def load_config(preset: str, overrides: list[str] | tuple[str, ...], cls: type) 
 # working folder, so the launcher makes these absolute (absolute_paths); a path with a scheme
 # (gs://, s3://, hdfs://) is a URI that Beam's FileSystems opens anywhere, and stays as given.
 PATH_KEYS = (
-    "input", "output", "models.dir", "models.wikipedia_corpus", "tokenizer.dir", "tokens.dir", "c4.badwords_file"
+    "input", "output", "models.dir", "models.wikipedia_corpus", "tokenizer.dir", "tokens.dir", "c4.badwords_file",
+    "holdout.ids_file",
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 

@@ -18,6 +18,8 @@ class DropReason(str, enum.Enum):  # noqa: UP042 - StrEnum would change str()/fo
     EMPTY = "empty"
     # Shorter than the source's min_chars when read (CommonCrawl: CCNet's 300 characters).
     TOO_SHORT = "too_short"
+    # Set aside for evaluation (`corral ablate`) before any filter; never in a training set.
+    HELD_OUT = "held_out"
     # The same id twice in one source (the same page in two dumps): the newest copy is kept.
     DUPLICATE_ID = "duplicate_id"
     # Deduplication (dedup/): LLaMA section 2, CCNet, the C4 paper.
@@ -133,3 +135,8 @@ def dropped_to_table(drops: list[Dropped]) -> pa.Table:
     columns["drop_stage"] = [d.stage for d in drops]
     columns["drop_detail"] = [d.detail for d in drops]
     return pa.Table.from_pydict(columns, schema=DROPPED_SCHEMA)
+
+
+def table_to_documents(table: pa.Table) -> list[Document]:
+    rows = table.select(list(DOCUMENT_FIELDS)).to_pylist()
+    return [Document(**row) for row in rows]

@@ -138,7 +138,7 @@ class CorpusSource(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(tasks, reshuffle=False)  # SpreadFiles reshuffles
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped))
+            | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped, cfg.holdout.ids_file))
         )
         files = _by_index(read, "StagedByIndex")
         decisions, outputs = [], [read]

@@ -32,6 +32,7 @@ import xxhash
 from filters.ccnet import LanguageModelFiles
 from pipeline.core.config import config_to_dict
 from pipeline.core.document import Document
+from pipeline.core.holdout import HeldOut, holdout_digest
 from pipeline.core.progress import set_phase
 from pipeline.core.shards import write_text_atomic
 from pipeline.jobs.inputs import discover
@@ -48,7 +49,8 @@ WIKIREF_MODEL = "wikiref.bin"
 def _fingerprint(cfg: CorpusConfig) -> dict[str, Any]:
     """What the models depend on: a change here means they must be trained again."""
     return {"input": os.path.abspath(cfg.input), "models": config_to_dict(cfg.models),
-            "wikipedia": config_to_dict(cfg.wikipedia), "languages": list(cfg.commoncrawl.languages)}
+            "wikipedia": config_to_dict(cfg.wikipedia), "languages": list(cfg.commoncrawl.languages),
+            "holdout": holdout_digest(cfg.holdout.ids_file)}  # held-out pages train no model
 
 
 def _file_entry(path: Path, root: Path) -> dict[str, Any]:
@@ -89,12 +91,14 @@ def _raw_pages(cfg: CorpusConfig) -> Iterator[Document]:
 
 
 def _commoncrawl_pages(cfg: CorpusConfig) -> Iterator[Document]:
+    """Crawled pages with text, in crawl order; held-out evaluation pages (holdout.ids_file) left out."""
     from pipeline.sources.commoncrawl import parse_commoncrawl_file
 
+    held_out = HeldOut.load(cfg.holdout.ids_file) if cfg.holdout.ids_file else (lambda doc: doc)
     for sf in discover(cfg.input, ("commoncrawl",)):
         for path, rel in sf.files[: cfg.models.ref_max_files]:
             yield from (d for d in parse_commoncrawl_file(path, rel, cfg.commoncrawl)
-                        if isinstance(d, Document) and d.text.strip())
+                        if isinstance(d, Document) and d.text.strip() and isinstance(held_out(d), Document))
 
 
 def _cited_pages(cfg: CorpusConfig) -> np.ndarray:

@@ -29,6 +29,7 @@ from dedup.common import STAT, KeyedStep, decisions_by_row
 from dedup.ids import UniqueIdsStep
 from filters.basic import check_not_empty
 from pipeline.core.document import Document, Dropped
+from pipeline.core.holdout import HeldOut
 from pipeline.core.progress import ProgressCounter, utf8_size
 from pipeline.core.stages import SourcePlan, read_records, run_checks
 from pipeline.core.staging import BATCH_ROWS, StagedWriter, read_documents, release_memory, staged_relpath
@@ -115,12 +116,15 @@ class _Route:
 class ReadAndStage(beam.DoFn):
     """Phase 1: read one input file, clean and check each document, stage the survivors."""
 
-    def __init__(self, plan: SourcePlan, first_step: KeyedStep | None, out_dir: str, write_dropped: bool) -> None:
+    def __init__(self, plan: SourcePlan, first_step: KeyedStep | None, out_dir: str, write_dropped: bool,
+                 holdout_file: str = "") -> None:
         self._plan, self._first_step, self._out, self._write_dropped = plan, first_step, out_dir, write_dropped
+        self._holdout_file = holdout_file
 
     def setup(self) -> None:
         self._clean = self._plan.clean() if self._plan.clean is not None else None  # models load once per worker
         self._check = run_checks((check_not_empty, *self._plan.checks))
+        self._held_out = HeldOut.load(self._holdout_file) if self._holdout_file else None
         self._progress = ProgressCounter(self._out)
 
     def finish_bundle(self) -> None:
@@ -129,6 +133,10 @@ class ReadAndStage(beam.DoFn):
     def _process_one(self, item: Any) -> Document | Dropped:
         if isinstance(item, Dropped):
             return item
+        if self._held_out is not None:  # evaluation documents (corral ablate): out before any filter sees them
+            item = self._held_out(item)
+            if isinstance(item, Dropped):
+                return item
         if self._clean is not None:
             item = self._clean(item)
             if isinstance(item, Dropped):

@@ -197,12 +197,12 @@ def _html_example(ex: dict[str, Any]) -> str:
     return f"<div>{head}</span><pre>{html.escape(ex['text'])}</pre></div>\n"
 
 
-def _html_page(title: str, body: list[str]) -> str:
+def html_page(title: str, body: list[str]) -> str:
     return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "".join(body) + "</body></html>\n")
 
 
-def _html_figures(plots: list[dict[str, str]]) -> list[str]:
+def html_figures(plots: list[dict[str, str]]) -> list[str]:
     return [f'<figure><img src="{html.escape(p["file"])}" alt="{html.escape(p["title"])}">'
             f'<figcaption><b>{html.escape(p["title"])}</b>: {html.escape(p["caption"])}</figcaption></figure>\n'
             for p in plots]
@@ -214,8 +214,8 @@ def render_html(report: dict[str, Any]) -> str:
             "<h2>Table 1 for this corpus</h2>\n", html_table(table1(report), total_row=True),
             f"<p class=muted>{h(budget_line(report))}</p>\n",
             "<h2>The funnel: where every document went</h2>\n<div class=pair>", html_table(summary(report))]
-    body += _html_figures(report["plots"][:1]) + ["</div>\n"]
-    body += ["<h2>Distributions</h2>\n", *_html_figures(report["plots"][1:])]
+    body += html_figures(report["plots"][:1]) + ["</div>\n"]
+    body += ["<h2>Distributions</h2>\n", *html_figures(report["plots"][1:])]
     body += ["<h2>Stages and drop reasons per source</h2>\n"]
     for source, funnel in report["funnel"].items():
         body += [f"<h3>{h(source)}</h3>\n<div class=pair>", html_table(stages(funnel))]
@@ -231,7 +231,7 @@ def render_html(report: dict[str, Any]) -> str:
         body += [f"<h4>{h(key)}</h4>\n"] + [_html_example(ex) for ex in examples]
     checks = "".join(f"<li>{h(p)}</li>" for p in report["checks"])
     body += ["<h2>Checks</h2>\n", f"<ul>{checks}</ul>\n" if checks else f"<p>{h(_checks_text(report))}</p>\n"]
-    return _html_page("corral corpus report", body)
+    return html_page("corral corpus report", body)
 
 
 # --- terminal ------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def render_compare_html(compare: dict[str, Any]) -> str:
     for title, table in compare_tables(compare).items():
         text_cols = {"Config differences": 3, "Dropped per source and reason": 2}.get(title, 1)
         body += [f"<h2>{h(title)}</h2>\n", html_table(table, text_cols=text_cols) if table[1] else "<p>None.</p>\n"]
-    return _html_page("corral: corpus runs compared", body + _html_figures(compare["plots"]))
+    return html_page("corral: corpus runs compared", body + html_figures(compare["plots"]))
 
 
 def print_compare(compare: dict[str, Any], console: Any = None) -> None:

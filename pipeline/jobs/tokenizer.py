@@ -18,7 +18,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,17 +171,24 @@ def _trainer_options(cfg: TokenizerConfig) -> dict[str, Any]:
     )
 
 
-def train_tokenizer(corpus_dir: str, cfg: CorpusConfig) -> dict[str, Any]:
-    """Train on the mixture sample; write tokenizer.model and card.json under tokenizer.dir."""
-    shards = corpus_shards(corpus_dir)
-    if not shards:
-        raise ValueError(f"{corpus_dir} has no kept documents to train a tokenizer on")
-    budgets = source_budgets(sorted(shards), cfg)
+def train_tokenizer(corpus_dir: str | Sequence[str], cfg: CorpusConfig) -> dict[str, Any]:
+    """Train on the mixture sample; write tokenizer.model and card.json under tokenizer.dir.
+
+    Several corpora (`corral ablate`: one tokenizer for every variant, so their losses compare):
+    each source's share of the budget is split equally among the corpora that hold the source."""
+    corpora = [corpus_dir] if isinstance(corpus_dir, str) else list(corpus_dir)
+    shards = [corpus_shards(c) for c in corpora]
+    sources = sorted({s for found in shards for s in found})
+    if not sources:
+        raise ValueError(f"{', '.join(corpora)} has no kept documents to train a tokenizer on")
+    budgets = source_budgets(sources, cfg)
+    parts = {s: [(found[s], budgets[s] // sum(s in f for f in shards)) for found in shards if s in found]
+             for s in sources}
     out = Path(cfg.tokenizer.dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         sample = os.path.join(tmp, "sample.txt")
-        sampled = _write_sample(sample, shards, budgets, cfg.tokenizer.max_sentence_length)
+        sampled = _write_sample(sample, parts, budgets, cfg.tokenizer.max_sentence_length)
         # From an iterator into memory: given file names, SentencePiece records them in the model,
         # and the same training would not give the same bytes twice.
         model = io.BytesIO()
@@ -193,18 +200,20 @@ def train_tokenizer(corpus_dir: str, cfg: CorpusConfig) -> dict[str, Any]:
         with open(partial, "wb") as f:
             f.write(model.getvalue())
         os.replace(partial, out / MODEL_NAME)
-    card = tokenizer_card(str(out / MODEL_NAME), corpus_dir, cfg, sampled)
+    card = tokenizer_card(str(out / MODEL_NAME), corpora[0] if len(corpora) == 1 else corpora, cfg, sampled)
     write_text_atomic(str(out / CARD_NAME), json.dumps(card, indent=2, sort_keys=True) + "\n")
     return card
 
 
-def _write_sample(path: str, shards: dict[str, list[str]], budgets: dict[str, int],
+def _write_sample(path: str, parts: dict[str, list[tuple[list[str], int]]], budgets: dict[str, int],
                   max_len: int) -> dict[str, dict[str, int]]:
+    """`parts`: per source, (shards, character budget) of each corpus that holds it."""
     sampled: dict[str, dict[str, int]] = {}
     with open(path, "w", encoding="utf-8") as f:
-        for source in sorted(shards):
+        for source in sorted(parts):
             docs = chars = 0
-            for text in sample_texts(shards[source], budgets[source]):
+            texts = (text for shards, budget in parts[source] for text in sample_texts(shards, budget))
+            for text in texts:
                 for line in _lines(text, max_len):
                     if line.strip():
                         f.write(line + "\n")
@@ -213,7 +222,7 @@ def _write_sample(path: str, shards: dict[str, list[str]], budgets: dict[str, in
     return sampled
 
 
-def tokenizer_card(model_path: str, corpus_dir: str, cfg: CorpusConfig,
+def tokenizer_card(model_path: str, corpus_dir: str | list[str], cfg: CorpusConfig,
                    sampled: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Inputs, sizes, settings and vocabulary statistics, next to the model."""
     sp = spm.SentencePieceProcessor(model_file=model_path)
@@ -221,7 +230,9 @@ def tokenizer_card(model_path: str, corpus_dir: str, cfg: CorpusConfig,
     data = Path(model_path).read_bytes()
     return {
         "model": MODEL_NAME, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-        "corpus": os.path.abspath(corpus_dir), "sample": sampled,
+        "corpus": (os.path.abspath(corpus_dir) if isinstance(corpus_dir, str)
+                   else [os.path.abspath(c) for c in corpus_dir]),
+        "sample": sampled,
         "settings": _trainer_options(cfg.tokenizer),
         "vocabulary": {
             "size": sp.get_piece_size(), "requested": cfg.tokenizer.vocab_size,

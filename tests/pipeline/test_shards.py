@@ -7,11 +7,11 @@ import pytest
 from pipeline.core.config import ShardsConfig
 from pipeline.core.document import (
     ARROW_SCHEMA,
-    DOCUMENT_FIELDS,
     Document,
     Dropped,
     DropReason,
     documents_to_table,
+    table_to_documents,
 )
 from pipeline.core.shards import (
     is_shard_name,
@@ -25,11 +25,6 @@ from pipeline.core.shards import (
 from pipeline.core.staging import StagedWriter, staged_relpath
 from pipeline.jobs.passes import FileTask
 from pipeline.jobs.write_shards import PlanShards, WriteShard, split_evenly
-
-
-def table_to_documents(table):
-    return [Document(**row) for row in table.select(list(DOCUMENT_FIELDS)).to_pylist()]
-
 
 
 def _docs(n):

@@ -1,0 +1,1 @@
+"""`corral ablate`: does a filter help? The same small model trained on the corpora of two or more configs."""
