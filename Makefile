@@ -10,7 +10,7 @@ SET    ?=
 # Local worker processes for corpus, models and tokenize (the engine: pipeline/launch/runners.py).
 WORKERS ?= 1
 
-.PHONY: setup corpus models tokenize pretrain stats all ablate sample bad-fixtures test lint clean
+.PHONY: setup corpus models tokenize pretrain stats all ablate sample bad-fixtures test lint peers clean
 
 setup:
 	@bash scripts/setup.sh
@@ -94,6 +94,18 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check pipeline dedup filters train benchmarks tests scripts
 	$(VENV)/bin/lint-imports
+
+# datatrove 0.10.1 (requirements-peers.txt) in its own .venv-peers, for `.venv/bin/python -m benchmarks.peers`
+# (BENCHMARKS.md, "Peers"); make test never needs it. Rebuilt when requirements-peers.txt changes.
+PEERS_VENV := .venv-peers
+PYTHON     ?= python3
+peers: $(PEERS_VENV)/.installed
+$(PEERS_VENV)/.installed: requirements-peers.txt
+	rm -rf $(PEERS_VENV)
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q -r requirements-peers.txt
+	HF_HUB_OFFLINE=1 $(PEERS_VENV)/bin/python -c "import benchmarks.peers_datatrove, spacy; spacy.blank('en')"
+	touch $@
 
 clean:
 	rm -rf out

@@ -8,10 +8,12 @@ so this keeps the job's memory to one bucket or one pair of files at a time, and
 final graph:
 
   1. Keys, beside each staged file: word n-gram shingles, MinHash signatures (dedup.minhash_core,
-     equal to datasketch) per batch of the file's documents. Each document's id, length and
-     signature (and its shingle hashes when verification needs them) go to a sidecar Arrow file;
-     its band hashes (64-bit XXH3 of the band's values, seeded by the band index) with its row go
-     to the file's `bands` file, one record batch per bucket (hash % 64).
+     equal to datasketch) per batch of the file's documents. Each document's id, length, row in
+     the staged file and signature (and its shingle hashes when verification needs them) go to a
+     sidecar Arrow file; its band hashes (64-bit XXH3 of the band's values, seeded by the band
+     index) with its sidecar row go to the file's `bands` file, one record batch per bucket
+     (hash % 64). A step after another (near after exact) sees only the documents the earlier
+     steps kept, so sidecar rows and staged rows differ once one was dropped.
   2. Candidates, per bucket (GroupByKey of file indices): that batch of every file, sorted by band
      hash; documents sharing a hash are candidate pairs, every pair in a small group and a star
      from the smallest position in a large one (`_group_pairs`: at most max(n(n-1)/2, n-1) pairs
@@ -23,12 +25,13 @@ final graph:
   4. Clusters, once per source: the edge files read a pair of files at a time, each batch merged
      into the components it touches (`_components`: exact connected components; the statistic
      `unconverged_nodes` is always 0). Held: the clustered positions, their labels, then their
-     ids and lengths as Arrow columns.
+     ids, lengths and staged rows as Arrow columns.
   5. One document kept per cluster (the longest, or the smallest id), the others dropped (apply,
      beside the staged documents) with their cluster id and the kept id in metadata.
 
-Nodes are document positions (file, row), unique even where two input files repeat an id;
-cluster ids (the smallest id in the cluster) and keepers are reported by document id.
+Nodes are document positions (file, sidecar row), unique even where two input files repeat an id
+and ordered as (file, staged row) are; decisions go out by staged row. Cluster ids (the smallest
+id in the cluster) and keepers are reported by document id.
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.core.shards import AtomicArrowWriter, write_batches_atomic
 from pipeline.core.staging import read_batch, read_batches, read_rows, release_memory, spill_relpath, staged_relpath
 
-ROW_BITS = 32  # a position (file, row) travels as one int64: file << 32 | row
+ROW_BITS = 32  # a position (file, sidecar row) travels as one int64: file << 32 | row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +113,7 @@ def band_hashes(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 
 def _sidecar_schema(p: NearParams) -> pa.Schema:
-    fields = [pa.field("id", pa.string()), pa.field("length", pa.int64()),
+    fields = [pa.field("id", pa.string()), pa.field("length", pa.int64()), pa.field("row", pa.uint32()),
               pa.field("signature", pa.list_(pa.uint32(), p.num_perm))]
     if p.verify in ("jaccard", "overlap"):
         fields.append(pa.field("shingles", pa.large_list(pa.uint64())))
@@ -272,7 +275,7 @@ def _components(edge_batches) -> tuple[np.ndarray, np.ndarray]:
 class _Clusters(beam.DoFn):
     """All verified edges of a source (spilled per pair of files) -> connected components -> one
     DECISION batch per file, STATs. Held at once: the clustered positions and their labels, then
-    their ids and lengths (read from the sidecars) as Arrow columns."""
+    their ids, lengths and staged rows (read from the sidecars) as Arrow columns."""
 
     def __init__(self, out_dir: str, source: str, step: str, p: NearParams) -> None:
         self._out, self._source, self._step, self._p = out_dir, source, step, p
@@ -290,12 +293,15 @@ class _Clusters(beam.DoFn):
         if not len(nodes):
             return
         files, rows = nodes >> ROW_BITS, nodes & ((1 << ROW_BITS) - 1)
-        ids, lengths = [], []
+        ids, lengths, staged_rows = [], [], []
         for file_index in np.unique(files).tolist():
             table = read_rows(self._out, staged_relpath(source, file_index, step), rows[files == file_index],
-                              columns=[0, 1])  # id and length: the signatures stay compressed
+                              columns=[0, 1, 2])  # id, length, staged row: the signatures stay compressed
             ids.append(table.column("id").combine_chunks())
             lengths.append(table.column("length").to_numpy())
+            assert table.num_rows == np.count_nonzero(files == file_index), "sidecar rows missing"
+            staged_rows.append(table.column("row").to_numpy())
+        rows = np.concatenate(staged_rows)  # `nodes` is sorted, so files come in the order read
         members = pa.table({"label": labels, "length": np.concatenate(lengths), "id": pa.concat_arrays(ids),
                             "node": np.arange(len(nodes))})
         del ids, lengths
@@ -389,6 +395,7 @@ class MinHashStep(KeyedStep):
         self._out, self._file = out_dir, file_index
         self._hashes: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
+        self._num_rows = 0  # rows in the sidecar so far
 
     def keys(self, docs: list[Document], positions) -> Iterator[tuple[int, Any]]:
         if not docs:
@@ -397,13 +404,16 @@ class MinHashStep(KeyedStep):
         texts = [normalize_for_exact(d.text, "ccnet") if p.normalize else d.text for d in docs]
         signatures = self._hasher.signatures(texts).astype(np.uint32)
         columns = [pa.array([d.id for d in docs], pa.string()), pa.array([len(d.text) for d in docs], pa.int64()),
+                   pa.array([r for _, r in positions], pa.uint32()),
                    pa.FixedSizeListArray.from_arrays(pa.array(signatures.reshape(-1)), p.num_perm)]
         if p.verify in ("jaccard", "overlap"):
             columns.append(pa.array([sorted(book_shingles(t, p.ngram)) for t in texts], pa.large_list(pa.uint64())))
         self._sidecar.write(pa.record_batch(columns, schema=_sidecar_schema(p)))
         hashes = band_hashes(signatures, p.bands, p.rows)  # (n, bands)
         self._hashes.append(hashes.reshape(-1))
-        self._rows.append(np.repeat(np.array([r for _, r in positions], dtype=np.uint32), p.bands))
+        sidecar_rows = np.arange(self._num_rows, self._num_rows + len(docs), dtype=np.uint32)
+        self._num_rows += len(docs)
+        self._rows.append(np.repeat(sidecar_rows, p.bands))
         return iter(())
 
     def end_file(self) -> Iterator[tuple[int, Any]]:

@@ -1,9 +1,13 @@
 """The dedup composites under Beam: planted duplicates, order and worker-count independence."""
 import json
+import pickle
 import random
 
+import apache_beam as beam
 import numpy as np
+from apache_beam.options.pipeline_options import PipelineOptions
 
+from dedup.common import DECISION, decisions_by_row
 from dedup.exact import ExactStep
 from dedup.lines import dedup_lines
 from dedup.local import run_step
@@ -11,7 +15,7 @@ from dedup.minhash import dedup_books, dedup_near
 from dedup.minhash_core import true_jaccard
 from dedup.spans import dedup_spans
 from pipeline.core.config import BookDedupConfig, ExactDedupConfig, LineDedupConfig, MinHashConfig, SpanDedupConfig
-from pipeline.core.document import Document
+from pipeline.core.document import Document, Dropped
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -135,6 +139,39 @@ def test_minhash_independent_of_order_and_workers():
     # never another number of documents.
     kept, dropped, _ = _run(transform(), shuffled)
     assert len(kept) == len(first[0]) and set(dropped) | set(kept) == set(first[1]) | set(first[0])
+
+
+def _pickle(values, path):
+    with open(path, "wb") as f:
+        pickle.dump(values, f)
+
+
+def test_minhash_after_an_earlier_step_decides_by_staged_row(tmp_path):
+    """In the job a later step (near after exact) gets only the documents the earlier steps kept, at
+    their rows in the staged file (pipeline/jobs/passes.py ReplayKeys), so rows have gaps. Its
+    decisions name those rows and are the ones it makes without gaps."""
+    docs, _ = _planted(num_groups=6, seed=11)
+    _, expected, _ = _run(dedup_near("c4", MinHashConfig(threshold=0.8)), docs, docs_per_file=10)
+    step, folder, staged, keyed = dedup_near("c4", MinHashConfig(threshold=0.8)), str(tmp_path), {}, []
+    for f in range(3):
+        batch = docs[10 * f:10 * f + 10]
+        positions = [(f, 3 * r + 2) for r in range(len(batch))]  # two dropped rows before each kept one
+        staged.update(zip(positions, batch, strict=True))
+        step.begin_file(folder, f)
+        records = [*step.keys(batch[:4], positions[:4]), *step.keys(batch[4:], positions[4:]), *step.end_file()]
+        keyed += sorted({b: [r for b2, r in records if b2 == b] for b, _ in records}.items())
+    with beam.Pipeline(options=PipelineOptions(flags=["--runner=FnApiRunner"])) as p:
+        (p | beam.Create(keyed) | step.decide(folder) | beam.Filter(lambda r: r[0] == DECISION)
+         | beam.combiners.ToList() | beam.Map(_pickle, str(tmp_path / "decided.pickle")))
+    with open(tmp_path / "decided.pickle", "rb") as f:
+        decided = pickle.load(f)
+    dropped = {}
+    for _, f, rows, values in decided:
+        for row, found in decisions_by_row([(rows, values)]).items():
+            out = step.apply(staged[(f, row)], found, {})
+            if isinstance(out, Dropped):
+                dropped[out.doc.id] = (out.reason.value, json.loads(out.doc.metadata))
+    assert dropped == expected and len(dropped) == 18
 
 
 def test_books_rule_uses_overlap_coefficient():
