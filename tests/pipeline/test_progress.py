@@ -78,7 +78,7 @@ def test_corpus_and_tokenize_with_two_workers_print_progress(tmp_path, capfd, mo
     assert not (out / "_progress").exists()
     tokens = tmp_path / "tokens"
     assert main(["tokenize", "--corpus", str(out), "--output", str(tokens), "--set",
-                 f"tokenizer.dir={tmp_path / 'tok'}", "--progress-every", "0.5"]) == 0
+                 f"tokenizer.dir={tmp_path / 'tok'}", "--progress-every", "0.1"]) == 0
     lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("progress")]
     assert lines and all(LINE.match(line) for line in lines), lines
     assert finals[1] == {s: {"read": e["kept"], "kept": e["kept"], "dropped": 0, "bytes": e["kept_bytes"]}

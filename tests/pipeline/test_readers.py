@@ -2,6 +2,7 @@
 same rows; DuckDB and Hugging Face `datasets` read both formats offline and count what stats.json
 says was kept; `corral show` finds a dropped document by URL and says why it went."""
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -128,6 +129,7 @@ def test_stats_and_tokenize_read_parquet_as_they_read_arrow(sample_corpus, parqu
     assert [r["documents"] for r in parquet["table1"]] == [r["documents"] for r in arrow["table1"]]
     shards = []
     for name, corpus in (("arrow", sample_corpus), ("parquet", parquet_corpus)):
+        corpus = shutil.copytree(corpus, tmp_path / f"{name}-corpus")  # tokenize writes into its stats.json
         tokens = tmp_path / name
         assert main(["tokenize", "--corpus", str(corpus), "--output", str(tokens),
                      "--set", f"tokenizer.dir={tmp_path / name}-tokenizer"]) == 0
