@@ -2,8 +2,8 @@
 same rows; DuckDB and Hugging Face `datasets` read both formats offline and count what stats.json
 says was kept; `corral show` finds a dropped document by URL and says why it went."""
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
