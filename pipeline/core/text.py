@@ -96,9 +96,16 @@ def normalize_line(line: str) -> str:
     line = line.strip()
     if not line:
         return line
-    line = _strip_accents(line.lower())
+    line = line.lower()
+    if line.isascii():  # the same steps, in C: no accents, digits 1:1, only control characters deleted
+        line = line.translate(_ASCII_DIGITS)
+        return line if line.isprintable() else line.translate(_CCNET_TABLE)
+    line = _strip_accents(line)
     line = _DIGIT_RE.sub("0", line)
     return line.translate(_CCNET_TABLE)
+
+
+_ASCII_DIGITS = str.maketrans("123456789", "000000000")
 
 
 # cc_net PUNCT_OR_NON_PRINTING_CHARS_RE: its 34 unicode punctuation characters and code points
