@@ -42,8 +42,6 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import scipy.sparse
-import scipy.sparse.csgraph
 import xxhash
 
 from dedup.common import DECISION, NUM_BUCKETS, KeyedStep, stage_name, stat
@@ -253,6 +251,8 @@ def _components(edge_batches) -> tuple[np.ndarray, np.ndarray]:
     is called twice; only the nodes and their labels are held, one batch of edges at a time: each
     batch's edges join the components they touch (scipy's connected_components on that small
     graph), so the result is the exact connected components of all edges."""
+    import scipy.sparse.csgraph  # here, not at import: every corpus job imports this module
+
     nodes = np.zeros(0, dtype=np.int64)
     for first, second in edge_batches():
         merged = np.sort(np.concatenate([nodes, first, second]), kind="stable")  # runs: a merge
