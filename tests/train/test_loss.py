@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import train.loss
+import train.ops
 from train.loss import linear_cross_entropy
 
 N, C, V = 37, 24, 101  # 37 tokens: no chunk size below divides it
@@ -47,12 +47,19 @@ def assert_same(got, expected, rtol=1e-5, atol=1e-6):
     torch.testing.assert_close(got[1][1], expected[1][1], rtol=rtol, atol=atol, msg="grad of the weight")
 
 
+@pytest.fixture(params=["cpu-eager", "portable"])
+def code_path(request, monkeypatch):
+    """cpu-eager: oneDNN matmuls and -log p; portable: the branches CUDA takes (torch.mm, log-sum-exp
+    from the maxima), run here on the CPU."""
+    if request.param == "portable":
+        monkeypatch.setattr(train.ops, "_ONEDNN_LINEAR", None)
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    return request.param
+
+
 @pytest.mark.parametrize("chunk", [1, 5, 8, 36, 37, 1000, None])
 @pytest.mark.parametrize("ignore_every", [0, 3])
-@pytest.mark.parametrize("onednn", [True, False])
-def test_float32_loss_and_gradients_equal_cross_entropy(chunk, ignore_every, onednn, monkeypatch):
-    if not onednn:  # torch.mm, as compiled code and other devices run it
-        monkeypatch.setattr(train.loss, "_ONEDNN_LINEAR", None)
+def test_float32_loss_and_gradients_equal_cross_entropy(chunk, ignore_every, code_path):
     h, weight, targets = inputs(ignore_every=ignore_every)
     assert_same(fused(h, weight, targets, chunk), reference(h, weight, targets))
 
@@ -146,3 +153,14 @@ def test_cuda_float32_and_autocast_equal_cross_entropy(compiled):
         loss = fn(h, weight, targets, chunk=8)
     loss.backward()
     assert_same((loss.detach(), (h.grad, weight.grad)), expected, rtol=2e-2, atol=2e-3)
+
+
+def test_a_target_whose_probability_underflows(code_path):
+    """A loss of ~200 nats: the softmax's p underflows to 0 and the loss must not become inf."""
+    h, weight, targets = inputs()
+    with torch.no_grad():
+        weight[targets[3]] = -20 * h[3] / h[3].norm() ** 2  # logit -20 for row 3's target ...
+        weight[(targets[3] + 1) % V] = 180 * h[3] / h[3].norm() ** 2  # ... and 180 for another class
+    got, expected = fused(h, weight, targets, 8), reference(h, weight, targets)
+    assert math.isfinite(got[0].item()) and expected[0].item() > 200 / N
+    assert_same(got, expected)
