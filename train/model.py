@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from train.loss import linear_cross_entropy
+from train.ops import Linear
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -157,10 +160,10 @@ class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.num_kv_heads, cfg.head_dim
-        self.wq = nn.Linear(cfg.dim, cfg.n_heads * cfg.head_dim, bias=False)
-        self.wk = nn.Linear(cfg.dim, self.n_kv_heads * cfg.head_dim, bias=False)
-        self.wv = nn.Linear(cfg.dim, self.n_kv_heads * cfg.head_dim, bias=False)
-        self.wo = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=False)
+        self.wq = Linear(cfg.dim, cfg.n_heads * cfg.head_dim)
+        self.wk = Linear(cfg.dim, self.n_kv_heads * cfg.head_dim)
+        self.wv = Linear(cfg.dim, self.n_kv_heads * cfg.head_dim)
+        self.wo = Linear(cfg.n_heads * cfg.head_dim, cfg.dim)
         self.dropout = cfg.dropout
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
@@ -184,9 +187,9 @@ class FeedForward(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        self.w1 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=False)  # gate
-        self.w2 = nn.Linear(cfg.hidden_dim, cfg.dim, bias=False)  # down
-        self.w3 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=False)  # up
+        self.w1 = Linear(cfg.dim, cfg.hidden_dim)  # gate
+        self.w2 = Linear(cfg.hidden_dim, cfg.dim)  # down
+        self.w3 = Linear(cfg.dim, cfg.hidden_dim)  # up
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -217,16 +220,20 @@ class Transformer(nn.Module):
 
     Set `activation_checkpointing = True` to recompute each Block in the backward pass (LLaMA
     section 2.4 saved activations selectively; we checkpoint whole Blocks, the simple variant).
+    With targets the loss comes from train.loss's chunked output layer + cross-entropy, which never
+    holds the full logits; `fused_loss = False` computes them and F.cross_entropy instead (the
+    reference, kept for benchmarks' comparisons).
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.activation_checkpointing = False
+        self.fused_loss = True
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        self.output = Linear(cfg.dim, cfg.vocab_size)
         # Non-persistent: derived from cfg, so checkpoints and HF exports carry weights only.
         self.register_buffer("rope_cos", torch.empty(cfg.max_seq_len, cfg.head_dim), persistent=False)
         self.register_buffer("rope_sin", torch.empty(cfg.max_seq_len, cfg.head_dim), persistent=False)
@@ -252,9 +259,10 @@ class Transformer(nn.Module):
             elif isinstance(module, RMSNorm):
                 nn.init.ones_(module.weight)
 
-    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor,
+    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor | None,
                                                                                           torch.Tensor | None]:
-        """Logits (B, T, vocab) in float32, and the mean cross-entropy over targets != -100 if given."""
+        """(logits (B, T, vocab) in float32, None) without targets; (None, the mean cross-entropy over
+        targets != -100) with them, the logits never materialized (unless fused_loss is off)."""
         B, T = tokens.shape
         if self.cfg.max_seq_len < T:
             raise ValueError(f"sequence length {T} exceeds max_seq_len={self.cfg.max_seq_len}; raise it in the config")
@@ -265,12 +273,13 @@ class Transformer(nn.Module):
                 h = checkpoint(layer, h, cos, sin, use_reentrant=False)
             else:
                 h = layer(h, cos, sin)
-        h = self.norm(h)
+        h = self.norm(h)  # (B, T, C)
+        if targets is not None and self.fused_loss:
+            return None, linear_cross_entropy(h, self.output.weight, targets)
         logits = self.output(h).float()  # (B, T, V); float32 so the softmax is stable under bf16
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-100)
-        return logits, loss
+        if targets is None:
+            return logits, None
+        return None, F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-100)
 
     def num_params(self, exclude_embedding: bool = False) -> int:
         """Parameters actually allocated; equals count_params(self.cfg, exclude_embedding)."""

@@ -135,10 +135,10 @@ def test_shapes_and_initial_loss_near_uniform():
     cfg = preset("tiny", vocab_size=512, max_seq_len=64)
     model = make(cfg)
     x = tokens(cfg, B=4, T=64)
-    logits, loss = model(x, torch.roll(x, -1, dims=1))
-    assert logits.shape == (4, 64, 512) and logits.dtype == torch.float32
-    assert abs(loss.item() - math.log(512)) < 0.3
-    assert model(x)[1] is None
+    no_logits, loss = model(x, torch.roll(x, -1, dims=1))
+    assert no_logits is None and abs(loss.item() - math.log(512)) < 0.3  # the fused loss never makes them
+    logits, no_loss = model(x)
+    assert logits.shape == (4, 64, 512) and logits.dtype == torch.float32 and no_loss is None
 
 
 def test_ignore_index():
@@ -146,9 +146,23 @@ def test_ignore_index():
     x = tokens(SMALL)
     y = x.clone()
     y[:, ::2] = -100
-    logits, loss = model(x, y)
+    loss = model(x, y)[1]
     keep = y != -100
-    torch.testing.assert_close(loss, F.cross_entropy(logits[keep], y[keep]))
+    torch.testing.assert_close(loss, F.cross_entropy(model(x)[0][keep], y[keep]))
+
+
+def test_fused_loss_equals_cross_entropy_of_the_logits_with_its_gradients():
+    x, y = tokens(SMALL), tokens(SMALL, seed=2)
+    results = []
+    for fused in (True, False):
+        model = make()
+        model.fused_loss = fused
+        loss = model(x, y)[1]
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters()}))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    for name, grad in results[1][1].items():
+        torch.testing.assert_close(results[0][1][name], grad, msg=name)
 
 
 def test_causal_future_tokens_do_not_change_the_past():
@@ -172,8 +186,7 @@ def test_gqa_shapes():
     attention = model.layers[0].attention
     assert attention.wq.weight.shape == (64, 64)
     assert attention.wk.weight.shape == attention.wv.weight.shape == (16, 64)  # 2 kv heads of 8
-    logits, loss = model(tokens(cfg), tokens(cfg, seed=2))
-    assert logits.shape == (2, 16, 97) and loss.ndim == 0
+    assert model(tokens(cfg))[0].shape == (2, 16, 97) and model(tokens(cfg), tokens(cfg, seed=2))[1].ndim == 0
 
 
 def test_init_scales_residual_projections():
