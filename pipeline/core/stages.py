@@ -18,8 +18,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
 from pipeline.core.document import Document, Dropped, DropReason, dump_meta
 from pipeline.core.io import printable
 
@@ -104,6 +102,8 @@ class SourceSpec:
 
 def _input_exists(path: str) -> bool:
     if "://" in path:
+        from apache_beam.io.filesystems import FileSystems  # Beam only where a URI needs it
+
         return FileSystems.exists(path)
     return os.path.lexists(path)
 

@@ -1,10 +1,11 @@
 """The source registry: the one list of sources, and the corpus config built from it.
 
 Each source is one module under pipeline/sources/ that declares a `SPEC` (pipeline.core.stages.
-SourceSpec: its config dataclass, input formats, plan, default dedup steps); `SOURCES` lists them in
-the order of LLaMA's Table 1. Config loading, input discovery, the corpus job, the report and the
-trainer's mixture read this registry; none of them names a source. Adding one (CONTRIBUTING.md):
-write `pipeline/sources/pubmed.py` with its SPEC and add it below.
+SourceSpec: its config dataclass, input formats, plan, default dedup steps); `SOURCE_NAMES` lists
+the modules in the order of LLaMA's Table 1, `SOURCES` maps each name to its SPEC. Config loading,
+input discovery, the corpus job, the report and the trainer's mixture read this registry; none of
+them names a source. Adding one (CONTRIBUTING.md): write `pipeline/sources/pubmed.py` with its
+SPEC and add "pubmed" to SOURCE_NAMES.
 
 From the specs this module builds three config dataclasses on the bases in pipeline/core/config.py:
 `CorpusConfig` gets a `<source>` field per source (the `<source>:` block of a preset), `DedupConfig`
@@ -14,23 +15,26 @@ the steps each source runs (`dedup.<source>`), `MixtureConfig` each source's sam
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+import importlib
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.core.config import CorpusConfigBase, DedupConfigBase, MixtureConfigBase, load_config
-from pipeline.core.stages import SourceSpec
 from pipeline.core.table1 import PAPER_TABLE1
-from pipeline.sources import arxiv, books, c4, commoncrawl, github, stackexchange, wikipedia
 
-SOURCES: dict[str, SourceSpec] = {spec.name: spec for spec in (
-    commoncrawl.SPEC,
-    c4.SPEC,
-    github.SPEC,
-    wikipedia.SPEC,
-    books.SPEC,
-    arxiv.SPEC,
-    stackexchange.SPEC,
-)}
-SOURCE_NAMES: tuple[str, ...] = tuple(SOURCES)
+if TYPE_CHECKING:
+    from pipeline.core.stages import SourceSpec
+
+# One line per source: its module under pipeline/sources/ (which declares SPEC, named the same),
+# in the order of LLaMA's Table 1.
+SOURCE_NAMES: tuple[str, ...] = (
+    "commoncrawl",
+    "c4",
+    "github",
+    "wikipedia",
+    "books",
+    "arxiv",
+    "stackexchange",
+)
 
 
 def _config_class(name: str, base: type, names: tuple[str, ...], fields: list[tuple[str, Any, Any]]) -> type:
@@ -44,12 +48,16 @@ def _config_class(name: str, base: type, names: tuple[str, ...], fields: list[tu
     return cls
 
 
-def config_classes(specs: list[SourceSpec]) -> tuple[type, type, type]:
+def _mixture_class(names: tuple[str, ...]) -> type:
+    return _config_class("MixtureConfig", MixtureConfigBase, names,
+                         [(n, float, PAPER_TABLE1.get(n, {}).get("sampling", 0.0)) for n in names])
+
+
+def config_classes(specs: list[SourceSpec], mixture: type | None = None) -> tuple[type, type, type]:
     """(CorpusConfig, DedupConfig, MixtureConfig) for `specs`, in their order."""
     names = tuple(s.name for s in specs)
+    mixture = mixture or _mixture_class(names)
     dedup = _config_class("DedupConfig", DedupConfigBase, names, [(s.name, tuple[str, ...], s.dedup) for s in specs])
-    mixture = _config_class("MixtureConfig", MixtureConfigBase, names,
-                            [(s.name, float, PAPER_TABLE1.get(s.name, {}).get("sampling", 0.0)) for s in specs])
     corpus = _config_class("CorpusConfig", CorpusConfigBase, names, [
         ("sources", tuple[str, ...], names),
         *((s.name, s.config, s.config()) for s in specs),
@@ -59,9 +67,25 @@ def config_classes(specs: list[SourceSpec]) -> tuple[type, type, type]:
     return corpus, dedup, mixture
 
 
-CorpusConfig, DedupConfig, MixtureConfig = config_classes(list(SOURCES.values()))
+# The trainer reads only the mixture, which needs only the names: importing this module imports no
+# source module (their readers need Beam, KenLM, fastText, resiliparse; a GPU node has torch). The
+# specs and the corpus config are built on first use (PEP 562 module __getattr__), once.
+MixtureConfig = _mixture_class(SOURCE_NAMES)
+_BUILT: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("SOURCES", "CorpusConfig", "DedupConfig"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _BUILT:
+        modules = [importlib.import_module(f"pipeline.sources.{n}") for n in SOURCE_NAMES]
+        sources = {m.SPEC.name: m.SPEC for m in modules}
+        assert tuple(sources) == SOURCE_NAMES, "each source module's SPEC is named as the module"
+        corpus, dedup, _ = config_classes(list(sources.values()), MixtureConfig)
+        _BUILT.update(SOURCES=sources, CorpusConfig=corpus, DedupConfig=dedup)
+    return _BUILT[name]
 
 
 def load_corpus_config(preset: str = "sample", overrides: list[str] | tuple[str, ...] = ()) -> Any:
     """The corpus job's CorpusConfig: defaults, the preset or YAML file, then `a.b=value` overrides."""
-    return load_config(preset, overrides, CorpusConfig)
+    return load_config(preset, overrides, __getattr__("CorpusConfig"))
