@@ -7,9 +7,9 @@ third of its step there (BENCHMARKS.md, Pretrain). Here each chunk of tokens com
 its loss and, in the same forward pass, the gradient of the mean loss w.r.t. those logits,
 (softmax - onehot) / n, which goes at once into the chunk's rows of grad_h and into grad_W. Only a
 chunk's logits ever exist, small enough to stay in cache; the backward pass scales the two saved
-gradients by grad_output. This is Liger-Kernel's FusedLinearCrossEntropy (Hsu et al. 2024, "Liger
-Kernel: Efficient Triton Kernels for LLM Training", section 3.2) in plain torch ops, so it runs on
-any device and under torch.compile.
+gradients by grad_output. This is Liger-Kernel's fused linear cross-entropy (Hsu et al. 2024, "Liger
+Kernel: Efficient Triton Kernels for LLM Training") in plain torch ops, so it runs on any device and
+under torch.compile.
 
 Numerics follow the unfused `F.cross_entropy(F.linear(h, W).float(), y)`: logits in the matmul's
 dtype (bf16 under autocast), upcast to float32 for the softmax; grad_W is accumulated in float32.
