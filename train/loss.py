@@ -110,9 +110,10 @@ class _FusedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         grad_h, grad_w = ctx.saved_tensors
-        # Out of place: a retained graph's second backward finds the saved gradients unchanged.
-        return (grad_h * grad_output.to(grad_h.dtype), (grad_w * grad_output).to(ctx.weight_dtype),
-                None, None, None)
+        # In place, as Liger does: no second (V, C) buffer. A retained graph's second backward then
+        # fails autograd's version check on the saved tensors rather than give wrong gradients.
+        grad_h.mul_(grad_output.to(grad_h.dtype))
+        return grad_h, grad_w.mul_(grad_output).to(ctx.weight_dtype), None, None, None
 
 
 @torch.no_grad()
