@@ -29,6 +29,7 @@ import torch
 
 from train.config import TrainConfig
 from train.metrics import measure_matmul_flops
+from train.ops import keep_freed_memory
 from train.parallel import Dist, wrap_model
 from train.train import Run, build_model, make_optimizer, train_step
 
@@ -128,6 +129,7 @@ def main() -> None:
     device = torch.device(args.device)
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
+        keep_freed_memory()  # as train.train.setup does on the CPU
     amp = torch.bfloat16 if args.dtype == "bf16" else None
     presets = args.preset or (["tiny", "35m"] if device.type == "cpu" else ["1b"])
     matmul = measure_matmul_flops(device, amp or torch.float32, seconds=3.0)

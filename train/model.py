@@ -4,6 +4,8 @@ A GPT-style decoder with the paper's three changes: pre-normalization with RMSNo
 feed-forward with hidden size 2/3 * 4d, and rotary position embeddings (RoPE) instead of learned
 absolute ones. Reads top to bottom: RMSNorm -> RoPE -> Attention -> FeedForward -> Block ->
 Transformer. No parallelism in here: FSDP/DDP/compile wrap the model from train/parallel.py.
+The Linear layers are train.ops.Linear (nn.Linear without bias, float32 CPU matmuls on oneDNN) and
+the training loss is train.loss's chunked output layer + cross-entropy.
 
 RoPE layout: we rotate the pair (x[i], x[i + head_dim/2]) -- Hugging Face Llama's "rotate_half"
 layout -- not Meta's interleaved pairs (x[2i], x[2i+1]). Both are the same rotation up to a fixed

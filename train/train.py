@@ -100,6 +100,10 @@ def setup(cfg: TrainConfig, dist: Dist, fresh: bool = False) -> Run:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if dist.device.type == "cpu":
+        from train.ops import keep_freed_memory
+
+        keep_freed_memory()
     vocab = vocab_size(cfg.tokenizer_path)
     sampler = MixtureSampler(TokenShards(cfg.tokens_dir), cfg.mixture.weights(), cfg.seq_len, cfg.seed,
                              cfg.heldout_fraction)
