@@ -151,18 +151,24 @@ def test_ignore_index():
     torch.testing.assert_close(loss, F.cross_entropy(model(x)[0][keep], y[keep]))
 
 
-def test_fused_loss_equals_cross_entropy_of_the_logits_with_its_gradients():
+def _same_loss_and_grads(attr: str, values: tuple) -> None:
+    """One batch through a fresh model with `attr` set to each of `values`: equal loss, equal
+    gradient for every parameter."""
     x, y = tokens(SMALL), tokens(SMALL, seed=2)
     results = []
-    for fused in (True, False):
+    for value in values:
         model = make()
-        model.fused_loss = fused
-        loss = model(x, y)[1]
+        setattr(model, attr, value)
+        _, loss = model(x, y)
         loss.backward()
         results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters()}))
     torch.testing.assert_close(results[0][0], results[1][0])
     for name, grad in results[1][1].items():
         torch.testing.assert_close(results[0][1][name], grad, msg=name)
+
+
+def test_fused_loss_equals_cross_entropy_of_the_logits_with_its_gradients():
+    _same_loss_and_grads("fused_loss", (True, False))
 
 
 def test_causal_future_tokens_do_not_change_the_past():
@@ -211,17 +217,7 @@ def test_meta_device_construction_then_init_weights():
 
 
 def test_activation_checkpointing_same_loss_and_grads():
-    x, y = tokens(SMALL), tokens(SMALL, seed=2)
-    results = []
-    for ckpt in (False, True):
-        model = make()
-        model.activation_checkpointing = ckpt
-        _, loss = model(x, y)
-        loss.backward()
-        results.append((loss.detach(), {n: p.grad for n, p in model.named_parameters()}))
-    torch.testing.assert_close(results[0][0], results[1][0])
-    for name, grad in results[0][1].items():
-        torch.testing.assert_close(grad, results[1][1][name], msg=name)
+    _same_loss_and_grads("activation_checkpointing", (False, True))
 
 
 def test_overfits_one_batch():
