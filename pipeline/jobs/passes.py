@@ -122,26 +122,15 @@ class ReadAndStage(beam.DoFn):
         self._holdout_file = holdout_file
 
     def setup(self) -> None:
-        self._clean = self._plan.clean() if self._plan.clean is not None else None  # models load once per worker
-        self._check = run_checks((check_not_empty, *self._plan.checks))
-        self._held_out = HeldOut.load(self._holdout_file) if self._holdout_file else None
+        # In order: evaluation documents out before any filter sees them (corral ablate), the
+        # source's cleaning (models load here, once per worker), its checks.
+        held_out = [HeldOut.load(self._holdout_file)] if self._holdout_file else []
+        clean = [self._plan.clean()] if self._plan.clean is not None else []
+        self._steps = [*held_out, *clean, run_checks((check_not_empty, *self._plan.checks))]
         self._progress = ProgressCounter(self._out)
 
     def finish_bundle(self) -> None:
         self._progress.flush()
-
-    def _process_one(self, item: Any) -> Document | Dropped:
-        if isinstance(item, Dropped):
-            return item
-        if self._held_out is not None:  # evaluation documents (corral ablate): out before any filter sees them
-            item = self._held_out(item)
-            if isinstance(item, Dropped):
-                return item
-        if self._clean is not None:
-            item = self._clean(item)
-            if isinstance(item, Dropped):
-                return item
-        return self._check(item)
 
     def process(self, task: FileTask) -> Iterator[tuple]:
         plan = self._plan
@@ -150,7 +139,7 @@ class ReadAndStage(beam.DoFn):
             route.counts[(SEEN, "")] += 1
             self._progress.add(task.source, read=1,
                                num_bytes=utf8_size((item.doc if isinstance(item, Dropped) else item).text))
-            route.add(self._process_one(item))
+            route.add(_run_steps(item, self._steps))
         _, dropped = route.close()
         release_memory()
         yield from route.records()
@@ -183,7 +172,7 @@ def _staged_docs(out_dir: str, info: dict[str, Any], kind: str = "read") -> Iter
 
 
 def _run_steps(out: Document | Dropped, steps: list) -> Document | Dropped:
-    """Model steps (Document -> Document | Dropped) in order, until one drops the document."""
+    """Steps (Document -> Document | Dropped) in order, until one drops the document."""
     for step in steps:
         if isinstance(out, Dropped):
             break
