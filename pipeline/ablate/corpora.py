@@ -85,7 +85,7 @@ def _readers(cfg: CorpusConfig, sources: list[str]) -> dict:
 
 def _user_texts(eval_corpus: str, folder: str, max_docs: int) -> tuple[int, ...]:
     """Copy at most max_docs documents a source of a corpus run into `folder`; their text hashes."""
-    from pipeline.core.shards import read_shard_batches
+    from pipeline.core.shards import read_shard_batches, write_atomic
     from pipeline.jobs.tokenizer import corpus_shards
 
     os.makedirs(folder, exist_ok=True)
@@ -94,15 +94,14 @@ def _user_texts(eval_corpus: str, folder: str, max_docs: int) -> tuple[int, ...]
     keys = []
     for source, shards in sorted(corpus_shards(eval_corpus).items()):
         tables, rows = [], 0
-        for path in shards:
-            for batch in read_shard_batches(path):
-                if rows < max_docs:
-                    tables.append(pa.Table.from_batches([batch.slice(0, max_docs - rows)]))
-                    rows += tables[-1].num_rows
+        for batch in (b for path in shards for b in read_shard_batches(path)):
+            if rows >= max_docs:
+                break  # the rest of the corpus is not read
+            tables.append(pa.Table.from_batches([batch.slice(0, max_docs - rows)]))
+            rows += tables[-1].num_rows
         table = pa.concat_tables(tables).select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
         keys += [text_key(t) for t in table.column("text").to_pylist()]
-        with pa.OSFile(os.path.join(folder, f"{source}.arrow"), "wb") as sink, pa.ipc.new_file(sink, ARROW_SCHEMA) as w:
-            w.write_table(table)
+        write_atomic(folder, f"{source}.arrow", table, batch_rows=1000)
     return tuple(keys)
 
 

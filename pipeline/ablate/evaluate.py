@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+
+from pipeline.core.shards import read_shard
 
 EOS_ID = 2  # train.sampler.EOS_ID: the trainer's document separator
 ALL = "all"
@@ -30,8 +31,7 @@ def read_eval_set(folder: str) -> dict[str, list[str]]:
     """<folder>/<source>.arrow -> source: texts, in file order (sources sorted)."""
     sets = {}
     for path in sorted(Path(folder).glob("*.arrow")):
-        with pa.memory_map(str(path)) as source:
-            texts = pa.ipc.open_file(source).read_all().column("text").to_pylist()
+        texts = read_shard(str(path), columns=["text"]).column("text").to_pylist()
         if texts:
             sets[path.stem] = texts
     return sets
