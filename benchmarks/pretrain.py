@@ -16,6 +16,8 @@ dense bf16, 989 TFLOP/s), each beside its target (issue 15): on 2 CPU threads, f
 --fsdp wraps the model as `parallel: fsdp` does (FSDP2 fully_shard per Block and the root, bf16
 parameters under --dtype bf16) in a one-process group, so its overhead shows on one device.
 --unfused-loss times the model with the full logits and F.cross_entropy instead of train.loss.
+--attention picks the attention kernel tried first, as the trainer's `attention` setting does
+(auto: cuDNN's on Hopper GPUs and newer, torch's order elsewhere; flash is torch's own first choice).
 """
 from __future__ import annotations
 
@@ -27,15 +29,16 @@ import time
 import numpy as np
 import torch
 
-from train.config import TrainConfig
+from train.config import ATTENTION, TrainConfig
 from train.metrics import measure_matmul_flops
-from train.ops import keep_freed_memory
+from train.ops import attention_choice, attention_kernels, keep_freed_memory
 from train.parallel import Dist, wrap_model
 from train.train import Run, build_model, make_optimizer, train_step
 
 H100_BF16_DENSE = 989e12
-# Shapes per preset: a few thousand tokens per micro-step, so the matmuls are not tiny.
-SHAPES = {"tiny": (16, 256), "35m": (8, 512), "125m": (4, 1024), "1b": (8, 2048)}
+# Shapes per preset: a few thousand tokens per micro-step, so the matmuls are not tiny; 1b's is
+# configs/pretrain_1b.yaml's micro-batch.
+SHAPES = {"tiny": (16, 256), "35m": (8, 512), "125m": (4, 1024), "1b": (16, 2048)}
 
 
 # (device, dtype, compiled, preset) -> (what, target): the ratio to the measured matmul on CPU, MFU on CUDA.
@@ -98,8 +101,9 @@ def bench(preset: str, args: argparse.Namespace, device: torch.device, amp: torc
     micro_batch, seq_len = args.micro_batch or micro_batch, args.seq_len or seq_len
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    run = _run(preset, micro_batch, seq_len, device, amp, compile, args.fsdp, not args.unfused_loss)
-    tokens_per_sec, steps = time_steps(run, args.seconds, warmup=3 if compile else 1)
+    with attention_kernels(args.attention, device):
+        run = _run(preset, micro_batch, seq_len, device, amp, compile, args.fsdp, not args.unfused_loss)
+        tokens_per_sec, steps = time_steps(run, args.seconds, warmup=3 if compile else 1)
     achieved = run.raw.flops_per_token(seq_len) * tokens_per_sec
     result = {"preset": preset, "params": run.raw.num_params(), "shape": f"{micro_batch} x {seq_len}",
               "compile": compile, "tokens_per_sec": tokens_per_sec, "achieved": achieved, "steps": steps,
@@ -121,6 +125,7 @@ def main() -> None:
     parser.add_argument("--skip-eager", action="store_true", help="with --compile: time the compiled model only")
     parser.add_argument("--fsdp", action="store_true", help="wrap with FSDP2 (fully_shard) in a one-process group")
     parser.add_argument("--unfused-loss", action="store_true", help="full logits + F.cross_entropy (comparison)")
+    parser.add_argument("--attention", default="auto", choices=ATTENTION, help="SDPA kernel (the trainer's setting)")
     parser.add_argument("--micro-batch", type=int, default=0)
     parser.add_argument("--seq-len", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per configuration")
@@ -148,7 +153,8 @@ def _table(results: list[dict], matmul: float, args: argparse.Namespace, device:
     cuda = device.type == "cuda"
     wrap = "FSDP2, 1 process" if args.fsdp else "none"
     loss = "F.cross_entropy on full logits" if args.unfused_loss else "train.loss (chunked, fused)"
-    print(f"wrapping: {wrap}; loss: {loss}\n")
+    attention = attention_choice(args.attention, device) or "torch's order"
+    print(f"wrapping: {wrap}; loss: {loss}; attention: {attention}\n")
     head = "| preset | params | batch x seq | compile | tokens/s | achieved GFLOP/s | / matmul |"
     head += " MFU (vs datasheet) | max memory GB |" if cuda else ""
     print(head + " target |")

@@ -17,6 +17,7 @@ DEFAULT_PEAK_LR = {
 }
 DTYPES = ("auto", "float32", "bfloat16")
 PARALLEL = ("none", "ddp", "fsdp")
+ATTENTION = ("auto", "cudnn", "flash", "efficient", "math")  # train.ops.attention_kernels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     dtype: str = "auto"  # auto: bf16 autocast on CUDA, float32 on CPU
     compile: bool = False
+    attention: str = "auto"  # SDPA kernel first in line: auto (cuDNN on Hopper and newer, else torch's order)
     activation_checkpointing: bool = False
     parallel: str = "none"  # none | ddp | fsdp (ddp and fsdp under torchrun)
     tokens_dir: str = "out/tokens"
@@ -54,6 +56,8 @@ class TrainConfig:
             raise ValueError(f"model: unknown preset {self.model!r}; presets: {', '.join(DEFAULT_PEAK_LR)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: {self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.attention not in ATTENTION:
+            raise ValueError(f"attention: {self.attention!r} is not one of {', '.join(ATTENTION)}")
         if self.parallel not in PARALLEL:
             raise ValueError(f"parallel: {self.parallel!r} is not one of {', '.join(PARALLEL)}")
         for name in ("seq_len", "micro_batch", "steps", "keep_checkpoints", "log_every"):

@@ -26,7 +26,7 @@ IGNORE_INDEX = -100  # F.cross_entropy's default; the trainer's targets never ho
 def chunk_tokens(num_tokens: int, vocab_size: int, device: torch.device) -> int:
     """Tokens per chunk. CPU: about 24 MB of float32 logits (192 tokens at vocab 32k; the softmax's
     passes then run from the 32 MB L3 while the matmuls stay efficient; 128-256 measured alike on 2
-    threads). GPU: 512 MB (4,096 tokens, 4 chunks for the 1b preset's 8 x 2048): under bf16 each
+    threads). GPU: 512 MB (4,096 tokens, 8 chunks for the 1b preset's 16 x 2048): under bf16 each
     chunk adds its grad_W into the float32 sum, about 10 x V x C bytes of traffic (0.7 GB at 1b), so
     Liger's 16 chunks of 1,024 tokens would move ~10 GB a step for it, an estimate of a few ms on an
     H200, where the memory for bigger chunks is there.

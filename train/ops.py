@@ -4,12 +4,15 @@ On this machine's CPU oneDNN ran the trainer's shapes 10-20% faster than MKL whe
 second operand of x @ W^T (forward) and dy @ W (the input's gradient), and up to 1.4x faster for
 the output layer's chunks of 128-192 tokens; MKL stays ahead for dy^T @ x (the weight's gradient),
 so that one keeps torch.mm. `linear` is F.linear everywhere else: CUDA, bf16, autocast.
-keep_freed_memory() stops glibc's malloc from handing freed blocks back to the kernel.
+keep_freed_memory() stops glibc's malloc from handing freed blocks back to the kernel, and
+attention_kernels() picks the scaled-dot-product-attention kernel that runs first.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -87,3 +90,48 @@ def keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
     libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
     libc.mallopt(m_trim_threshold, 2**30)
+
+
+_CPU_ATTENTION = ("flash", "math")  # the CPU's SDPA kernels
+
+
+def attention_choice(name: str, device: torch.device) -> str | None:
+    """The SDPA kernel `attention: name` asks for on `device`; None leaves torch's choice.
+
+    auto: cuDNN's fused attention first on Hopper and newer GPUs (compute capability 9.0+), whose
+    kernels use the tensor-memory accelerator and warp-group MMA that FlashAttention-2 (torch's first
+    choice) does not; elsewhere torch's own order. A kernel the device does not have is a ValueError.
+    """
+    if name == "auto":
+        if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (9, 0):
+            return "cudnn"
+        return None
+    if device.type == "cpu" and name not in _CPU_ATTENTION:
+        raise ValueError(f"attention: {name!r} runs on CUDA only; the CPU has {' and '.join(_CPU_ATTENTION)} (or auto)")
+    return name
+
+
+@contextlib.contextmanager
+def attention_kernels(name: str, device: torch.device) -> Iterator[str | None]:
+    """Within the block F.scaled_dot_product_attention runs the kernel `attention: name` picks.
+
+    auto on Hopper: cuDNN's first, then torch's order (flash, memory-efficient, math), so a call
+    cuDNN cannot take falls through. A named kernel is the only one enabled: a call it cannot take
+    is torch's "no available kernel" error naming why, never a silent fallback. A torch.compile'd
+    model keeps the kernel in force when it first compiles. Yields the choice (None: torch's own).
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    chosen = attention_choice(name, device)
+    if chosen is None:
+        yield None
+        return
+    kernels = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+               "math": SDPBackend.MATH, "cudnn": SDPBackend.CUDNN_ATTENTION}
+    if name == "auto":
+        order = [kernels[k] for k in ("cudnn", "flash", "efficient", "math")]
+        context = sdpa_kernel(order, set_priority=True)
+    else:
+        context = sdpa_kernel([kernels[chosen]])
+    with context:
+        yield chosen

@@ -262,10 +262,13 @@ def pretrain(cfg: TrainConfig, fresh: bool = False) -> dict:
 
 
 def _pretrain(cfg: TrainConfig, dist: Dist, fresh: bool) -> dict:
-    run = setup(cfg, dist, fresh)
-    if dist.is_main:
-        _print_start(run)
-    record = train_loop(run)
+    from train.ops import attention_kernels
+
+    with attention_kernels(cfg.attention, dist.device) as attention:
+        run = setup(cfg, dist, fresh)
+        if dist.is_main:
+            _print_start(run, attention)
+        record = train_loop(run)
     if dist.is_main:
         run.log.close()
         loss_curve_png(read_metrics(os.path.join(cfg.out_dir, "metrics.jsonl")), os.path.join(cfg.out_dir, "loss.png"))
@@ -273,11 +276,12 @@ def _pretrain(cfg: TrainConfig, dist: Dist, fresh: bool) -> dict:
     return record
 
 
-def _print_start(run: Run) -> None:
+def _print_start(run: Run, attention: str | None) -> None:
     cfg, n = run.cfg, run.raw.num_params()
     print(f"pretrain: {cfg.model} ({n / 1e6:.1f}M parameters, vocab {run.raw.cfg.vocab_size}), "
           f"{cfg.global_windows(run.dist.world) * cfg.seq_len:,} tokens per step = {run.dist.world} rank(s) x "
           f"{run.accum} micro-steps x {cfg.micro_batch} x {cfg.seq_len}; peak {run.peak_flops / 1e9:,.0f} GFLOP/s"
+          + (f"; attention: {attention} kernels first" if attention else "")
           + (f"; resuming at step {run.step}" if run.step else ""))
     for row in run.sampler.table():
         print(f"  {row['source']:<14}{row['proportion']:>7.1%}{row['train_tokens']:>14,} training tokens"
