@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipeline.core.document import Document, DropReason, Dropped
+from pipeline.core.document import Document, Dropped, DropReason
 from pipeline.jobs.passes import _run_steps, _run_steps_batch
 
 
