@@ -281,7 +281,7 @@ def _print_start(run: Run, attention: str | None) -> None:
     print(f"pretrain: {cfg.model} ({n / 1e6:.1f}M parameters, vocab {run.raw.cfg.vocab_size}), "
           f"{cfg.global_windows(run.dist.world) * cfg.seq_len:,} tokens per step = {run.dist.world} rank(s) x "
           f"{run.accum} micro-steps x {cfg.micro_batch} x {cfg.seq_len}; peak {run.peak_flops / 1e9:,.0f} GFLOP/s"
-          + (f"; attention: {attention} kernels first" if attention else "")
+          + (f"; attention: {attention} kernels {'first' if cfg.attention == 'auto' else 'only'}" if attention else "")
           + (f"; resuming at step {run.step}" if run.step else ""))
     for row in run.sampler.table():
         print(f"  {row['source']:<14}{row['proportion']:>7.1%}{row['train_tokens']:>14,} training tokens"

@@ -110,6 +110,18 @@ def test_missing_token_shards_is_one_line_naming_make_tokenize(tmp_path, dataset
     assert "make tokenize" in capsys.readouterr().err
 
 
+def test_attention_setting_on_the_cpu(tmp_path, dataset, capsys):
+    """attention=math trains (the CPU has flash and math); a CUDA-only kernel is a one-line error
+    before any step, with nothing written."""
+    from train.train import main
+
+    assert main(run_args(tmp_path / "math", dataset, "steps=2", "attention=math")) == 0
+    assert "attention: math kernels only" in capsys.readouterr().out
+    assert main(run_args(tmp_path / "cudnn", dataset, "steps=2", "attention=cudnn")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CUDA only" in err and not (tmp_path / "cudnn").exists()
+
+
 def test_resuming_with_another_model_is_refused(tmp_path, dataset, capsys):
     from train.train import main
 
