@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if args.command not in BEAM_COMMANDS and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    try:
+
+    def command() -> int | None:
         if args.command in ("corpus", "models", "tokenize"):
             return _run_job_command(args, engine_flags(args.workers, rest))
         if args.command == "ablate":
@@ -226,20 +227,18 @@ def main(argv: list[str] | None = None) -> int:
 
             with reporting():
                 run_ablate(args, engine_flags(args.workers, rest))
-        elif args.command == "verify":
+            return 0
+        if args.command == "verify":
             return run_verify(args)
-        elif args.command == "stats":
+        if args.command == "stats":
             return run_stats_command(args)
-        elif args.command == "show":
+        if args.command == "show":
             return run_show_command(args)
-        elif args.command in trainer.COMMANDS:
-            from train.train import run as run_trainer  # torch loads only for a trainer command
+        from train.train import run as run_trainer  # the trainer's commands; torch loads only for them
 
-            run_trainer(args)
-    except ValueError as exc:
-        print(f"corral: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return run_trainer(args)
+
+    return trainer.exit_code(command)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ builds the same parsers on its own.
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
 COMMANDS = ("pretrain", "generate", "export-hf")
 
@@ -29,3 +31,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export-hf", help="write a checkpoint as a transformers LlamaForCausalLM folder")
     e.add_argument("--checkpoint", required=True, help="a run's out_dir (newest checkpoint) or a checkpoint folder")
     e.add_argument("--out", required=True, help="the folder to write (config.json, model.safetensors, tokenizer)")
+
+
+def exit_code(command: Callable[[], int | None]) -> int:
+    """Run a command of `corral` or `python -m train.train`: its own exit code (0 when it returns
+    None); a ValueError, the user's to fix, is one line `corral: error: ...` on stderr and 2."""
+    try:
+        return command() or 0
+    except ValueError as exc:
+        print(f"corral: error: {exc}", file=sys.stderr)
+        return 2

@@ -311,17 +311,12 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m train.train` (and torchrun): the trainer's commands, as `corral` runs them."""
-    from train.commands import add_parsers
+    from train.commands import add_parsers, exit_code
 
     parser = argparse.ArgumentParser(prog="corral", description="the compact LLaMA trainer")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    try:
-        run(args)
-    except ValueError as exc:
-        print(f"corral: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: run(args))
 
 
 if __name__ == "__main__":
