@@ -126,8 +126,8 @@ def test_a_source_added_to_the_registry_reaches_the_config(tmp_path):
     class PubMedConfig:
         min_chars: int = 7
 
-    spec = SourceSpec("pubmed", PubMedConfig, (".xml.gz",), lambda cfg, models: SourcePlan(None, cfg.pubmed),
-                      dedup=("exact", "near"))
+    spec = SourceSpec("pubmed", PubMedConfig, (".xml.gz",), lambda path, rel, cfg: iter(()),
+                      lambda cfg, models: SourcePlan(), dedup=("exact", "near"))
     corpus, dedup, mixture = config_classes([*SOURCES.values(), spec])
     preset = tmp_path / "p.yaml"
     preset.write_text("pubmed:\n  min_chars: 9\nmixture:\n  pubmed: 0.1\n")

@@ -76,11 +76,8 @@ def load_variants(specs: list[str], input_root: str, overrides: list[str], out: 
 
 # --- the held-out set ----------------------------------------------------------------------------
 def _readers(cfg: CorpusConfig, sources: list[str]) -> dict:
-    """(parse_file, parse_cfg) of each source, from the plan the corpus job follows (only its reader is used)."""
-    from pipeline.sources.commoncrawl import CommonCrawlModels
-
-    unused = CommonCrawlModels(lid="", lms={}, wikiref="")  # the model steps are never built here
-    return {s: (plan.parse_file, plan.parse_cfg) for s in sources for plan in [SOURCES[s].plan(cfg, unused)]}
+    """(reader, its config block) of each source: what the corpus job's read pass takes."""
+    return {s: SOURCES[s].read_args(cfg) for s in sources}
 
 
 def _user_texts(eval_corpus: str, folder: str, max_docs: int) -> tuple[int, ...]:

@@ -65,10 +65,8 @@ def run_checks(checks: Sequence[Check]) -> Step:
 
 @dataclasses.dataclass(frozen=True)
 class SourcePlan:
-    """What the corpus job runs for one source (pipeline/jobs/passes.py), in this order."""
+    """What the corpus job runs for one source after its reader (pipeline/jobs/passes.py), in this order."""
 
-    parse_file: Callable[..., Iterable]  # (path, rel, cfg) -> Documents and Dropped records
-    parse_cfg: Any
     clean: Recipe | None = None  # stage "clean"; None when the reader's output is already clean
     checks: tuple[Check, ...] = ()  # stage "filter" (check_not_empty is always first)
     pre_steps: tuple = ()  # keyed steps (dedup.common.KeyedStep) before the dedup steps
@@ -86,18 +84,24 @@ class SourceSpec:
     """What a source module declares; pipeline/sources/registry.py lists one per source.
 
     The registry builds the config (`<name>:` block of a preset, `dedup.<name>`, `mixture.<name>`),
-    input discovery reads `formats`, the corpus job calls `plan`, the report reads `stages`.
+    input discovery reads `formats`, the corpus job and the held-out pass call `reader`, the corpus
+    job calls `plan`, the report reads `stages`.
     """
 
     name: str  # the input folder, the config key, the shard folder
     config: type  # a frozen dataclass: the `<name>:` block of a preset (defaults are the recipe)
     formats: tuple[str, ...]  # file name endings (lower case) the reader takes
+    reader: Callable[..., Iterable]  # (path, rel, the source's config block) -> Documents and Dropped records
     plan: Callable[[Any, Any], SourcePlan]  # (CorpusConfig, models or None) -> SourcePlan
     dedup: tuple[str, ...] = ("exact",)  # default dedup steps, in order
     stages: tuple[str, ...] = ()  # stages besides read, filter, dedup and write (the report's funnel)
     is_input: Callable[[str], bool] | None = None  # rel path -> read it?, where a suffix is not enough
     checkouts: bool = False  # an immediate subfolder holding no input file is one input (a git checkout)
     needs_models: bool = False  # `make models` must run first (CommonCrawl's filters)
+
+    def read_args(self, cfg: Any) -> tuple[Callable[..., Iterable], Any]:
+        """(reader, its config block) of a CorpusConfig: what read_records takes."""
+        return self.reader, getattr(cfg, self.name)
 
 
 def _input_exists(path: str) -> bool:

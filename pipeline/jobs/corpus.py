@@ -128,7 +128,8 @@ class CorpusSource(beam.PTransform):
 
     def expand(self, pbegin):
         sf, cfg = self._sf, self._cfg
-        plan = SOURCES[sf.source].plan(cfg, self._models)
+        spec = SOURCES[sf.source]
+        plan = spec.plan(cfg, self._models)
         dedup = plan.dedup or cfg.dedup
         steps = [*plan.pre_steps, *(build_dedup(step, sf.source, dedup) for step in dedup.steps(sf.source))]
         out, write_dropped = cfg.output, cfg.shards.write_dropped
@@ -138,7 +139,8 @@ class CorpusSource(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(tasks, reshuffle=False)  # SpreadFiles reshuffles
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadAndStage" >> beam.ParDo(ReadAndStage(plan, first_keys, out, write_dropped, cfg.holdout.ids_file))
+            | "ReadAndStage" >> beam.ParDo(
+                ReadAndStage(spec.read_args(cfg), plan, first_keys, out, write_dropped, cfg.holdout.ids_file))
         )
         files = _by_index(read, "StagedByIndex")
         decisions, outputs = [], [read]

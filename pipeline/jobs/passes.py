@@ -116,9 +116,10 @@ class _Route:
 class ReadAndStage(beam.DoFn):
     """Phase 1: read one input file, clean and check each document, stage the survivors."""
 
-    def __init__(self, plan: SourcePlan, first_step: KeyedStep | None, out_dir: str, write_dropped: bool,
-                 holdout_file: str = "") -> None:
-        self._plan, self._first_step, self._out, self._write_dropped = plan, first_step, out_dir, write_dropped
+    def __init__(self, read_args: tuple, plan: SourcePlan, first_step: KeyedStep | None, out_dir: str,
+                 write_dropped: bool, holdout_file: str = "") -> None:
+        self._read_args, self._plan, self._first_step = read_args, plan, first_step  # SourceSpec.read_args
+        self._out, self._write_dropped = out_dir, write_dropped
         self._holdout_file = holdout_file
 
     def setup(self) -> None:
@@ -133,9 +134,9 @@ class ReadAndStage(beam.DoFn):
         self._progress.flush()
 
     def process(self, task: FileTask) -> Iterator[tuple]:
-        plan = self._plan
+        parse_file, parse_cfg = self._read_args
         route = _Route(self._out, task, ("read", "dropped0"), self._first_step, self._write_dropped, self._progress)
-        for item in read_records(task.source, plan.parse_file, task.path, task.rel, plan.parse_cfg):
+        for item in read_records(task.source, parse_file, task.path, task.rel, parse_cfg):
             route.counts[(SEEN, "")] += 1
             self._progress.add(task.source, read=1,
                                num_bytes=utf8_size((item.doc if isinstance(item, Dropped) else item).text))

@@ -363,8 +363,8 @@ def inline_inputs(main: str, texts: dict[str, str]) -> tuple[str, list[str], lis
 
 def plan(cfg: Any, models: Any) -> SourcePlan:
     # The LaTeX cleaning happens while reading, where the archive's files are.
-    return SourcePlan(parse_arxiv_file, cfg.arxiv)
+    return SourcePlan()
 
 
 # Per-paper sources (.tar.gz, .tgz, a single gzipped .tex) and monthly arXiv_src_*.tar bundles.
-SPEC = SourceSpec(SOURCE, ArxivConfig, (".tar.gz", ".tgz", ".tar", ".gz"), plan)
+SPEC = SourceSpec(SOURCE, ArxivConfig, (".tar.gz", ".tgz", ".tar", ".gz"), parse_arxiv_file, plan)

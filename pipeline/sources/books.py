@@ -208,8 +208,8 @@ def parse_books_file(path: str, rel: str, cfg: BooksConfig) -> Iterator[Document
 
 def plan(cfg: Any, models: Any) -> SourcePlan:
     # Gutenberg boilerplate is stripped while reading, as the encoding is decided.
-    return SourcePlan(parse_books_file, cfg.books)
+    return SourcePlan()
 
 
 # LLaMA's book dedup (more than 90% content overlap) instead of exact dedup.
-SPEC = SourceSpec(SOURCE, BooksConfig, (".txt", ".txt.gz", ".txt.bz2"), plan, dedup=("books",))
+SPEC = SourceSpec(SOURCE, BooksConfig, (".txt", ".txt.gz", ".txt.bz2"), parse_books_file, plan, dedup=("books",))

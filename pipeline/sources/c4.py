@@ -157,7 +157,8 @@ def parse_c4_file(path: str, rel: str, cfg: C4Config) -> Iterator[Document | Dro
 
 
 def plan(cfg: Any, models: Any) -> SourcePlan:
-    return SourcePlan(parse_c4_file, cfg.c4, clean=Recipe(C4Filter, cfg.c4))
+    return SourcePlan(clean=Recipe(C4Filter, cfg.c4))
 
 
-SPEC = SourceSpec(SOURCE, C4Config, (".json.gz", ".jsonl.gz", ".json", ".jsonl"), plan, stages=("clean",))
+SPEC = SourceSpec(SOURCE, C4Config, (".json.gz", ".jsonl.gz", ".json", ".jsonl"), parse_c4_file, plan,
+                  stages=("clean",))

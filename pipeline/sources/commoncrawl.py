@@ -359,8 +359,7 @@ def plan(cfg: Any, models: CommonCrawlModels | None) -> SourcePlan:
     cc = cfg.commoncrawl
     # CCNet's order: line dedup (the dedup steps), language ID, perplexity; then, with the cut-offs
     # of the whole source, the buckets and the Wikipedia-reference classifier.
-    return SourcePlan(parse_commoncrawl_file, cc,
-                      after_dedup=(("lang", Recipe(lang_id_step, cc, models.lid)),
+    return SourcePlan(after_dedup=(("lang", Recipe(lang_id_step, cc, models.lid)),
                                    ("perplexity", Recipe(perplexity_step, models.lms))),
                       bucket=Recipe(bucket_step, cc),
                       after_bucket=(("wiki_ref", Recipe(wiki_ref_step, cc, models.wikiref)),))
@@ -369,4 +368,5 @@ def plan(cfg: Any, models: CommonCrawlModels | None) -> SourcePlan:
 # WARC (response records) and WET (conversion records); WAT metadata files are not text. Exact
 # copies first (one of two identical pages stays), then CCNet's line dedup on the rest.
 SPEC = SourceSpec(SOURCE, CommonCrawlConfig, (".warc", ".warc.gz", ".warc.wet", ".warc.wet.gz", ".wet", ".wet.gz"),
-                  plan, dedup=("exact", "lines"), stages=("lang", "perplexity", "wiki_ref"), needs_models=True)
+                  parse_commoncrawl_file, plan, dedup=("exact", "lines"), stages=("lang", "perplexity", "wiki_ref"),
+                  needs_models=True)

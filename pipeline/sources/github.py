@@ -441,9 +441,9 @@ def parse_github_file(path: str, rel: str, cfg: GitHubConfig) -> Iterator[Docume
 def plan(cfg: Any, models: Any) -> SourcePlan:
     # RedPajama's exact file dedup hashes the content as it is (github.raw_exact_dedup).
     raw = dataclasses.replace(cfg.dedup, exact=ExactDedupConfig("none")) if cfg.github.raw_exact_dedup else None
-    return SourcePlan(parse_github_file, cfg.github, clean=Recipe(with_config, clean_github, cfg.github), dedup=raw)
+    return SourcePlan(clean=Recipe(with_config, clean_github, cfg.github), dedup=raw)
 
 
 # Repository archives and BigQuery-style tables; an immediate subfolder of github/ holding none of
 # these is a plain repository checkout.
-SPEC = SourceSpec(SOURCE, GitHubConfig, INPUT_SUFFIXES, plan, stages=("clean",), checkouts=True)
+SPEC = SourceSpec(SOURCE, GitHubConfig, INPUT_SUFFIXES, parse_github_file, plan, stages=("clean",), checkouts=True)

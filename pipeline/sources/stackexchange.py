@@ -405,8 +405,9 @@ class SiteStep(KeyedStep):
 
 def plan(cfg: Any, models: Any) -> SourcePlan:
     # Questions are assembled per file; the largest sites are chosen from counts (SiteStep).
-    return SourcePlan(parse_questions_file, cfg.stackexchange, pre_steps=(SiteStep(cfg.stackexchange),))
+    return SourcePlan(pre_steps=(SiteStep(cfg.stackexchange),))
 
 
 # A site's Posts.xml (the other tables of a dump are not read) or its archive.org .7z.
-SPEC = SourceSpec(SOURCE, StackExchangeConfig, ("posts.xml", ".7z"), plan, is_input=is_stackexchange_input)
+SPEC = SourceSpec(SOURCE, StackExchangeConfig, ("posts.xml", ".7z"), parse_questions_file, plan,
+                  is_input=is_stackexchange_input)

@@ -406,8 +406,8 @@ def _read_drop(site: _Site, rel: str, line: int, detail: str, title: str | None 
 
 
 def plan(cfg: Any, models: Any) -> SourcePlan:
-    return SourcePlan(parse_wikipedia_file, cfg.wikipedia, clean=Recipe(with_config, clean_wikipedia, cfg.wikipedia))
+    return SourcePlan(clean=Recipe(with_config, clean_wikipedia, cfg.wikipedia))
 
 
 # A pages-articles dump (.xml, .xml.bz2, multistream .bz2); its multistream index is not a dump.
-SPEC = SourceSpec(SOURCE, WikipediaConfig, (".xml", ".xml.bz2", ".bz2"), plan, stages=("clean",))
+SPEC = SourceSpec(SOURCE, WikipediaConfig, (".xml", ".xml.bz2", ".bz2"), parse_wikipedia_file, plan, stages=("clean",))
