@@ -84,10 +84,12 @@ class ProgressCounter:
         self._flushed_at = time.monotonic()
 
 
-def read_progress(folder: str, cache: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per source, the counts of every worker file in `folder`, summed. `cache` keeps each file's
-    last counts, so the totals stay when the job removes the folder at its end."""
-    if "://" in folder or os.path.isdir(folder):
+def read_progress(folders: list[str], cache: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per source, the counts of every worker file in `folders`, summed. `cache` keeps each file's
+    last counts (by path), so the totals stay when a job removes its folder at its end."""
+    for folder in folders:
+        if "://" not in folder and not os.path.isdir(folder):
+            continue
         for meta in FileSystems.match([join(folder, "*.json")])[0].metadata_list:
             if posixpath.basename(meta.path).startswith(TMP_PREFIX):
                 continue

@@ -56,14 +56,7 @@ class ProgressReporter:
         """The counts of every watched folder, summed (each file's last counts are kept, so a job
         that has ended and removed its folder still counts)."""
         with self._lock:
-            folders = list(self._folders)
-            totals: dict[str, dict[str, int]] = {}
-            for folder in folders:
-                for source, counts in read_progress(folder, self._cache).items():
-                    total = totals.setdefault(source, dict.fromkeys(counts, 0))
-                    for key, value in counts.items():
-                        total[key] += value
-        return totals
+            return read_progress(self._folders, self._cache)
 
     def line(self) -> str:
         return format_line(time.monotonic() - self._start, self.refresh(), current_phase())

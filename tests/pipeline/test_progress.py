@@ -24,12 +24,25 @@ def test_worker_files_are_summed_and_kept_after_the_job_removes_them(tmp_path):
     one.flush()
     two.flush()
     cache: dict = {}
-    totals = read_progress(progress_dir(out), cache)
+    totals = read_progress([progress_dir(out)], cache)
     assert totals == {"c4": {"read": 4, "kept": 3, "dropped": 1, "bytes": 2_000_000},
                       "wikipedia": {"read": 5, "kept": 0, "dropped": 5, "bytes": 0}}
     clear_progress(out)
     assert not (tmp_path / "_progress").exists()
-    assert read_progress(progress_dir(out), cache) == totals  # the last counts of each file stay
+    assert read_progress([progress_dir(out)], cache) == totals  # the last counts of each file stay
+
+
+def test_two_jobs_of_one_command_are_each_counted_once(tmp_path):
+    """`corral ablate` runs several corpus jobs under one reporter: each folder's files count once."""
+    reporter = ProgressReporter(DEFAULT_EVERY)
+    for name, read in (("a", 10), ("b", 7)):
+        counter = ProgressCounter(str(tmp_path / name))
+        counter.add("c4", read=read)
+        counter.flush()
+        reporter.watch(progress_dir(str(tmp_path / name)))
+    assert reporter.refresh()["c4"]["read"] == 17
+    clear_progress(str(tmp_path / "a"))  # the first job has ended: its last counts stay
+    assert reporter.refresh()["c4"]["read"] == 17
 
 
 def test_line_has_elapsed_counts_per_source_and_rate():
