@@ -137,6 +137,7 @@ def dropped_to_table(drops: list[Dropped]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=DROPPED_SCHEMA)
 
 
-def table_to_documents(table: pa.Table) -> list[Document]:
-    rows = table.select(list(DOCUMENT_FIELDS)).to_pylist()
-    return [Document(**row) for row in rows]
+def table_to_documents(table: pa.Table | pa.RecordBatch) -> list[Document]:
+    """The rows of a documents table or record batch as Documents (column by column: fast)."""
+    columns = [table.column(name).to_pylist() for name in DOCUMENT_FIELDS]
+    return [Document(*row) for row in zip(*columns, strict=True)]

@@ -23,12 +23,12 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.core.document import (
     ARROW_SCHEMA,
-    DOCUMENT_FIELDS,
     DROPPED_SCHEMA,
     Document,
     Dropped,
     documents_to_table,
     dropped_to_table,
+    table_to_documents,
 )
 from pipeline.core.shards import AtomicArrowWriter, join, open_arrow
 
@@ -121,8 +121,7 @@ def read_rows(out_dir: str, relpath: str, rows, columns: list[int] | None = None
 def read_documents(out_dir: str, relpath: str) -> Iterator[list[Document]]:
     """A staged `read` file back as lists of Documents, one record batch at a time."""
     for batch in read_batches(out_dir, relpath):
-        columns = [batch.column(name).to_pylist() for name in DOCUMENT_FIELDS]
-        yield [Document(*row) for row in zip(*columns, strict=True)]
+        yield table_to_documents(batch)
 
 
 def release_memory() -> None:

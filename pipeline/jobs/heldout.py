@@ -149,7 +149,7 @@ def build_heldout(p: beam.Pipeline, inputs: list[SourceFiles], readers: dict[str
     tasks = [FileTask(sf.source, i, path, rel) for sf in inputs for i, (path, rel) in enumerate(sf.files)]
     _ = (
         p
-        | "ListFiles" >> beam.Create(tasks)
+        | "ListFiles" >> beam.Create(tasks, reshuffle=False)  # SpreadFiles reshuffles
         | "SpreadFiles" >> beam.Reshuffle()
         | "Candidates" >> beam.ParDo(_Candidates(readers, settings, out_dir))
         | "BySource" >> beam.GroupByKey()
