@@ -24,6 +24,7 @@ from pipeline.ablate import reuse
 from pipeline.core.config import HoldoutConfig, absolute_paths, config_to_dict
 from pipeline.core.document import ARROW_SCHEMA
 from pipeline.core.holdout import HELDOUT_FILE, text_key
+from pipeline.core.shards import file_sha256
 from pipeline.sources.registry import SOURCE_NAMES, SOURCES, CorpusConfig, load_corpus_config
 
 Log = Callable[[str], None]
@@ -114,7 +115,7 @@ def build_heldout(variants: list[Variant], settings, out: str, eval_corpus: str 
     wanted = set().union(*(v.cfg.sources for v in variants))
     sources = [s for s in SOURCE_NAMES if s in wanted]
     user = os.path.join(out, "eval-user")
-    user_manifest = reuse.file_sha256(os.path.join(eval_corpus, "manifest.json")) if eval_corpus else None
+    user_manifest = file_sha256(os.path.join(eval_corpus, "manifest.json")) if eval_corpus else None
     fingerprint = {"input": reuse.input_fingerprint(dataclasses.replace(first, sources=tuple(sources))),
                    "settings": dataclasses.asdict(settings), "readers": config_to_dict(first),
                    "eval_corpus": user_manifest}
@@ -147,7 +148,7 @@ def build_corpus(v: Variant, input_fp: str, beam_args: list[str], fresh: bool, m
 
     cfg = v.cfg
     fingerprint = {"config": config_to_dict(cfg), "input": input_fp,
-                   "heldout": reuse.file_sha256(cfg.holdout.ids_file)}
+                   "heldout": file_sha256(cfg.holdout.ids_file)}
     if not fresh and reuse.current(cfg.output, fingerprint):
         log(f"{v.name}: corpus reused ({cfg.output}/)")
         return
@@ -172,7 +173,7 @@ def build_tokenizer(variants: list[Variant], fresh: bool, log: Log) -> str:
     from pipeline.launch.beam import prepare_output
 
     cfg = variants[0].cfg
-    fingerprint = {"corpora": [reuse.file_sha256(os.path.join(v.corpus_dir, "manifest.json")) for v in variants],
+    fingerprint = {"corpora": [file_sha256(os.path.join(v.corpus_dir, "manifest.json")) for v in variants],
                    "tokenizer": config_to_dict(cfg.tokenizer), "mixture": config_to_dict(cfg.mixture)}
     model = os.path.join(cfg.tokenizer.dir, MODEL_NAME)
     if not fresh and reuse.current(cfg.tokenizer.dir, fingerprint) and os.path.isfile(model):
@@ -191,8 +192,8 @@ def encode(v: Variant, model: str, beam_args: list[str], fresh: bool, log: Log) 
     from pipeline.jobs.tokenize_job import build_encode
     from pipeline.launch.beam import beam_options, prepare_output, run_job
 
-    fingerprint = {"tokenizer": reuse.file_sha256(model),
-                   "corpus": reuse.file_sha256(os.path.join(v.corpus_dir, "manifest.json"))}
+    fingerprint = {"tokenizer": file_sha256(model),
+                   "corpus": file_sha256(os.path.join(v.corpus_dir, "manifest.json"))}
     if not fresh and reuse.current(v.tokens_dir, fingerprint):
         log(f"{v.name}: token shards reused ({v.tokens_dir}/)")
         return

@@ -24,11 +24,6 @@ def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
-def file_sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def input_fingerprint(cfg: CorpusConfig) -> str:
     """Every input file of cfg.sources under cfg.input: relative path, size, modification time."""
     from apache_beam.io.filesystems import FileSystems

@@ -36,6 +36,7 @@ from pipeline.ablate.report import (
 from pipeline.ablate.report import summarize as summarize_runs
 from pipeline.ablate.training import TrainPlan, train_run
 from pipeline.core.config import config_to_dict
+from pipeline.core.shards import file_sha256
 from pipeline.jobs.heldout import HeldoutSettings
 from pipeline.sources.registry import SOURCE_NAMES
 
@@ -192,7 +193,7 @@ def build_report(spec: AblateSpec, variants: list[corpora.Variant], records: lis
                       "batch_tokens": batch_tokens, "steps": train_cfg.steps, "tokens": batch_tokens * train_cfg.steps,
                       "seeds": list(spec.train.seeds), "nproc": spec.train.nproc,
                       "vocab": spm.SentencePieceProcessor(model_file=tokenizer).get_piece_size(),
-                      "tokenizer_sha256": reuse.file_sha256(tokenizer)},
+                      "tokenizer_sha256": file_sha256(tokenizer)},
             "eval": {**dataclasses.asdict(spec.heldout), "corpus": spec.eval_corpus},
         },
         "heldout": index["sources"],

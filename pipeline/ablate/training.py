@@ -25,6 +25,7 @@ from typing import Any
 
 from pipeline.ablate import reuse
 from pipeline.core.config import config_to_dict
+from pipeline.core.shards import file_sha256
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_LOG = "train.log"
@@ -73,8 +74,8 @@ def train_run(plan: TrainPlan, tokens_dir: str, tokenizer: str, out_dir: str, se
     from train.checkpoint import list_checkpoints
 
     cfg = plan.config(tokens_dir, tokenizer, out_dir, seed)
-    fingerprint = {"config": config_to_dict(cfg), "nproc": plan.nproc, "tokenizer": reuse.file_sha256(tokenizer),
-                   "tokens": reuse.file_sha256(os.path.join(tokens_dir, "manifest.json"))}
+    fingerprint = {"config": config_to_dict(cfg), "nproc": plan.nproc, "tokenizer": file_sha256(tokenizer),
+                   "tokens": file_sha256(os.path.join(tokens_dir, "manifest.json"))}
     if not fresh and reuse.current(out_dir, fingerprint) and list_checkpoints(out_dir):
         return False
     reuse.start(out_dir)

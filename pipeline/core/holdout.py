@@ -8,7 +8,6 @@ whose text equals an evaluation document's up to whitespace (an exact copy under
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 
@@ -16,6 +15,7 @@ import xxhash
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.core.document import Document, Dropped, DropReason
+from pipeline.core.shards import file_sha256
 
 HELDOUT_FILE = "heldout.json"
 
@@ -32,10 +32,7 @@ def text_key(text: str) -> int:
 
 def holdout_digest(path: str) -> str:
     """sha256 of a heldout.json ("" for none): what a run made with a held-out set records of it."""
-    if not path:
-        return ""
-    with FileSystems.open(path) as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return file_sha256(path) if path else ""
 
 
 class HeldOut:

@@ -234,6 +234,15 @@ def write_batches_atomic(
     return writer.close()
 
 
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes (a local path or a URI)."""
+    digest = hashlib.sha256()
+    with FileSystems.open(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_text_atomic(path: str, text: str) -> None:
     """Small JSON side files (manifest, stats, config) get the same temp-then-rename treatment."""
     folder, name = posixpath.split(path.replace("\\", "/"))
