@@ -176,10 +176,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _run_job_command(args: argparse.Namespace, beam_args: list[str]) -> int:
-    """corpus, models or tokenize, with a progress line every --progress-every seconds."""
+    """corpus, models, tokenize or ablate, with a progress line every --progress-every seconds."""
     from pipeline.launch.progress import reporting
 
-    run = {"corpus": run_corpus, "models": run_models, "tokenize": run_tokenize}[args.command]
+    run = {"corpus": run_corpus, "models": run_models, "tokenize": run_tokenize, "ablate": run_ablate}[args.command]
     with reporting(args.progress_every):
         run(args, beam_args)
     return 0
@@ -220,14 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     def command() -> int | None:
-        if args.command in ("corpus", "models", "tokenize"):
+        if args.command in BEAM_COMMANDS:
             return _run_job_command(args, engine_flags(args.workers, rest))
-        if args.command == "ablate":
-            from pipeline.launch.progress import reporting
-
-            with reporting():
-                run_ablate(args, engine_flags(args.workers, rest))
-            return 0
         if args.command == "verify":
             return run_verify(args)
         if args.command == "stats":

@@ -76,11 +76,6 @@ def load_variants(specs: list[str], input_root: str, overrides: list[str], out: 
 
 
 # --- the held-out set ----------------------------------------------------------------------------
-def _readers(cfg: CorpusConfig, sources: list[str]) -> dict:
-    """(reader, its config block) of each source: what the corpus job's read pass takes."""
-    return {s: SOURCES[s].read_args(cfg) for s in sources}
-
-
 def _user_texts(eval_corpus: str, folder: str, max_docs: int) -> tuple[int, ...]:
     """Copy at most max_docs documents a source of a corpus run into `folder`; their text hashes."""
     from pipeline.core.shards import read_shard_batches, write_atomic
@@ -131,7 +126,7 @@ def build_heldout(variants: list[Variant], settings, out: str, eval_corpus: str 
     if not inputs:
         raise ValueError(f"no input files for sources {', '.join(sources)} under {first.input}; "
                          "see README 'Input layout'")
-    readers = _readers(first, [sf.source for sf in inputs])
+    readers = {sf.source: SOURCES[sf.source].read_args(first) for sf in inputs}  # the corpus job's readers
     run_job(beam_options(beam_args), lambda p: heldout_job(p, inputs, readers, settings, folder, extra))
     reuse.done(folder, fingerprint)
     log(f"held-out set: {folder}/")
