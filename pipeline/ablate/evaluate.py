@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.shards import read_shard
+from train.sampler import EOS_ID  # the trainer's document separator
 
-EOS_ID = 2  # train.sampler.EOS_ID: the trainer's document separator
 ALL = "all"
 
 
