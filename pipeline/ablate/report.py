@@ -27,6 +27,7 @@ from pipeline.jobs.report_html import (
     html_table,
     md_table,
 )
+from pipeline.jobs.stats import config_differences
 
 HELDOUT, USER = "heldout", "user"
 SET_TITLES = {HELDOUT: "held-out input documents", USER: "the user's evaluation corpus"}
@@ -34,18 +35,9 @@ MAX_CURVE_POINTS = 200
 
 
 # --- numbers -------------------------------------------------------------------------------------
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}{key}.").items()}
-    return {prefix[:-1]: value}
-
-
 def config_changes(first: dict[str, Any], other: dict[str, Any]) -> list[dict[str, Any]]:
     """The config keys whose values differ (paths the ablation sets per variant left out)."""
-    skip = ("output", "tokens.dir")
-    a, b = _flatten(first), _flatten(other)
-    return [{"key": k, "a": a.get(k), "b": b.get(k)} for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k) and k not in skip]
+    return config_differences(first, other, skip=("output", "tokens.dir"))
 
 
 def corpus_table(stats: dict[str, Any], weights: dict[str, float], epochs: dict[str, float]) -> list[dict[str, Any]]:

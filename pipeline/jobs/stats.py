@@ -327,22 +327,28 @@ def run_stats(corpus_dir: str, out_dir: str, tokens_budget: float | str | None =
     return report
 
 
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as dotted keys: {"c4": {"min_words": 3}} -> {"c4.min_words": 3}."""
     flat = {}
     for key, value in config.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten_config(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
 
 
+def config_differences(a: dict[str, Any], b: dict[str, Any], skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The dotted keys whose values differ between two config dicts (keys in `skip` left out)."""
+    fa, fb = flatten_config(a), flatten_config(b)
+    return [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in sorted(set(fa) | set(fb))
+            if fa.get(k) != fb.get(k) and k not in skip]
+
+
 def compare_runs(run_a: str, run_b: str) -> dict[str, Any]:
     """Two corpus runs side by side: config differences, kept and dropped per source and reason, deltas."""
     a, b = load_run(run_a), load_run(run_b)
-    fa, fb = _flatten(a["config"]), _flatten(b["config"])
-    config_diff = [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in sorted(set(fa) | set(fb))
-                   if fa.get(k) != fb.get(k) and k not in ("input", "output")]
+    config_diff = config_differences(a["config"], b["config"], skip=("input", "output"))
     sources, reasons = [], []
     for source in sorted(set(a["sources"]) | set(b["sources"]), key=lambda s: (s not in SOURCE_NAMES, s)):
         sa, sb = a["stats"]["sources"].get(source, {}), b["stats"]["sources"].get(source, {})

@@ -197,11 +197,11 @@ def test_report_files_and_rerun_reuses_every_step_with_identical_results(ablatio
 
 
 def test_sample_nofilter_differs_from_sample_only_in_the_quality_filters():
-    from pipeline.ablate.report import _flatten
     from pipeline.core.config import config_to_dict
+    from pipeline.jobs.stats import flatten_config
     from pipeline.sources.registry import load_corpus_config
 
-    a, b = (_flatten(config_to_dict(load_corpus_config(name))) for name in VARIANTS)
+    a, b = (flatten_config(config_to_dict(load_corpus_config(name))) for name in VARIANTS)
     changed = {k for k in a if a[k] != b[k]}
     assert {k.split(".")[0] for k in changed} == {"c4", "commoncrawl"}
     c4_rules = ("terminal_punctuation", "min_words_per_line", "max_word_length", "min_sentences", "lorem_ipsum",
