@@ -2,7 +2,6 @@
 source, the training loss curves, and bits per byte per source with the spread over seeds."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import matplotlib
@@ -11,17 +10,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pipeline.ablate.evaluate import ALL  # noqa: E402
+from pipeline.jobs.report_plots import save_figure  # noqa: E402
 
 COLORS = ("#2b7bba", "#d9534f", "#5cb85c", "#f0ad4e", "#8e6bbf", "#5bc0de")
-_DPI = 100
-_SAVE = {"metadata": {"Software": None}}  # the same numbers give the same bytes
+_NO_VERSION = {"Software": None}  # PNG metadata: the same numbers give the same bytes
 
 
 def _save(fig: Any, out_dir: str, name: str) -> str:
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=_DPI, **_SAVE)
-    plt.close(fig)
-    return name
+    return save_figure(fig, out_dir, name, metadata=_NO_VERSION)
 
 
 def _grouped_bars(ax: Any, groups: list[str], series: dict[str, list[float]], errors: dict[str, list] | None = None,

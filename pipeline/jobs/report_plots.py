@@ -19,9 +19,10 @@ KEPT, DROPPED = "#2b7bba", "#d9534f"
 _DPI = 100
 
 
-def _save(fig: Any, out_dir: str, name: str) -> str:
+def save_figure(fig: Any, out_dir: str, name: str, **savefig: Any) -> str:
+    """Lay out, write out_dir/name (PNG at _DPI; `savefig`: more of matplotlib's options), close; the name."""
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=_DPI)
+    fig.savefig(os.path.join(out_dir, name), dpi=_DPI, **savefig)
     plt.close(fig)
     return name
 
@@ -65,7 +66,7 @@ def plot_funnel(report: dict[str, Any], out_dir: str) -> str:
     ax.set_xlim(0, max([k + d for k, d in zip(kept, dropped, strict=True)] + [1]) * 1.15)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Documents kept and dropped per source")
-    return _save(fig, out_dir, "funnel.png")
+    return save_figure(fig, out_dir, "funnel.png")
 
 
 def plot_length(report: dict[str, Any], out_dir: str) -> str | None:
@@ -78,7 +79,7 @@ def plot_length(report: dict[str, Any], out_dir: str) -> str | None:
     _bin_bars(ax, edges, series, log_x=True)
     ax.set_xlabel("document length (characters, log scale)")
     ax.set_title("Kept document length by source")
-    return _save(fig, out_dir, "length_chars.png")
+    return save_figure(fig, out_dir, "length_chars.png")
 
 
 def plot_languages(report: dict[str, Any], out_dir: str) -> str | None:
@@ -96,7 +97,7 @@ def plot_languages(report: dict[str, Any], out_dir: str) -> str | None:
     ax.set_title("Documents by language")
     ax.tick_params(axis="x", rotation=60, labelsize=8)
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "languages.png")
+    return save_figure(fig, out_dir, "languages.png")
 
 
 def plot_perplexity(report: dict[str, Any], out_dir: str) -> str | None:
@@ -110,7 +111,7 @@ def plot_perplexity(report: dict[str, Any], out_dir: str) -> str | None:
         ax.axvline(cutoff, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel("KenLM perplexity (log scale); dashed: head | middle | tail cut-offs")
     ax.set_title("CommonCrawl perplexity")
-    return _save(fig, out_dir, "perplexity.png")
+    return save_figure(fig, out_dir, "perplexity.png")
 
 
 def plot_buckets(report: dict[str, Any], out_dir: str) -> str | None:
@@ -126,7 +127,7 @@ def plot_buckets(report: dict[str, Any], out_dir: str) -> str | None:
     ax.set_ylabel("documents")
     ax.set_title("Perplexity buckets")
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "ppl_buckets.png")
+    return save_figure(fig, out_dir, "ppl_buckets.png")
 
 
 def plot_wiki_ref(report: dict[str, Any], out_dir: str) -> str | None:
@@ -140,7 +141,7 @@ def plot_wiki_ref(report: dict[str, Any], out_dir: str) -> str | None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("reference-classifier probability (dashed: threshold)")
     ax.set_title("CommonCrawl Wikipedia-reference score")
-    return _save(fig, out_dir, "wiki_ref_prob.png")
+    return save_figure(fig, out_dir, "wiki_ref_prob.png")
 
 
 def plot_tokens_per_byte(report: dict[str, Any], out_dir: str) -> str | None:
@@ -154,7 +155,7 @@ def plot_tokens_per_byte(report: dict[str, Any], out_dir: str) -> str | None:
     ax.set_ylabel("tokens per UTF-8 byte")
     ax.set_title("Tokenizer: tokens per byte by source")
     ax.tick_params(axis="x", rotation=30, labelsize=8)
-    return _save(fig, out_dir, "tokens_per_byte.png")
+    return save_figure(fig, out_dir, "tokens_per_byte.png")
 
 
 _PLOTS = (
@@ -193,5 +194,5 @@ def plot_compare(compare: dict[str, Any], out_dir: str) -> list[dict[str, str]]:
     ax.set_ylabel("documents")
     ax.set_title("Kept documents: A vs B")
     ax.legend(fontsize=8)
-    name = _save(fig, out_dir, "compare_kept.png")
+    name = save_figure(fig, out_dir, "compare_kept.png")
     return [{"file": name, "title": "Kept documents, A vs B", "caption": "Kept documents per source in each run."}]
