@@ -47,6 +47,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from benchmarks.proctree import tree_rss
 from pipeline.core.config import config_to_dict
 from pipeline.core.document import ARROW_SCHEMA, DROPPED_SCHEMA, Document
 from pipeline.core.shards import write_batches_atomic
@@ -195,34 +196,6 @@ def make_inputs(work: Path, sizes: list[int], jobs: list[str]) -> dict[str, Any]
 
 
 # --- measuring ---------------------------------------------------------------------------------
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of `root` and every descendant (from /proc: ppid links, statm)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * _PAGE
-        except OSError:
-            pass  # exited between the listing and the read
-        stack += children.get(pid, [])
-    return total
-
-
 def measure(cmd: list[str], cwd: Path, log: Path) -> dict[str, float]:
     """Peak tree RSS, wall time and CPU time (user + system of the process and the children it
     waited for: lmplz, build_binary), the last being the figure to compare on a busy machine."""

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import re
 import shutil
@@ -49,6 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.proctree import PAGE, TICK, process_tree
 from benchmarks.scale import C4_SAMPLE
 from dedup.minhash import near_params
 from pipeline.core.config import MinHashConfig
@@ -110,32 +110,6 @@ def make_input(root: Path, target_mb: float, num_files: int, seed: int = 15) -> 
 
 
 # --- measuring -----------------------------------------------------------------------------------
-_TICK, _PAGE = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-
-
-def _tree(root: int) -> dict[int, tuple[int, int]]:
-    """pid -> (CPU ticks, user + system; resident pages) of `root` and every descendant, from /proc."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[bytes]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    raw = f.read()
-            except OSError:
-                continue  # exited since the listing
-            fields = raw[raw.rindex(b")") + 2:].split()
-            stats[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, stack = {}, [root]
-    while stack:
-        pid = stack.pop()
-        if pid in stats:  # fields from the state on: utime, stime are 12 and 13, rss 22
-            found[pid] = (int(stats[pid][11]) + int(stats[pid][12]), int(stats[pid][21]))
-            stack += children.get(pid, [])
-    return found
-
-
 def measure(cmd: list[str], log: Path) -> dict[str, float]:
     """Wall seconds; CPU seconds and peak RSS of the whole process tree, polled every 50 ms.
 
@@ -148,14 +122,14 @@ def measure(cmd: list[str], log: Path) -> dict[str, float]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         while proc.poll() is None:
-            tree = _tree(proc.pid)
+            tree = process_tree(proc.pid)
             cpu.update({pid: ticks for pid, (ticks, _) in tree.items()})
             peak = max(peak, sum(pages for _, pages in tree.values()))
             time.sleep(0.05)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {proc.returncode}; see {log}")
-    return {"wall_s": wall, "cpu_s": sum(cpu.values()) / _TICK, "peak_rss_mb": peak * _PAGE / 2**20}
+    return {"wall_s": wall, "cpu_s": sum(cpu.values()) / TICK, "peak_rss_mb": peak * PAGE / 2**20}
 
 
 # --- runs ----------------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ import argparse
 import contextlib
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.proctree import tree_rss
 
 REPO = Path(__file__).resolve().parents[1]
 C4_SAMPLE = REPO.parent / "shared" / "corpus-samples" / "c4" / "c4-train.00000-of-01024.head1000.json.gz"
@@ -56,29 +57,6 @@ def make_input(root: Path, target_mb: float, num_files: int) -> float:
     return text_bytes / 1e6
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of pid and every descendant (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-        stack.extend(children.get(p, []))
-    return total
-
-
 def run_job(input_root: Path, out: Path, extra: list[str]) -> tuple[float, float]:
     """Runs the C4 corpus job; returns (wall seconds, peak RSS MB of the process tree)."""
     cmd = [sys.executable, "-m", "pipeline.cli", "corpus", "--input", str(input_root), "--output", str(out),
@@ -86,7 +64,7 @@ def run_job(input_root: Path, out: Path, extra: list[str]) -> tuple[float, float
     start, peak = time.time(), 0
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.1)
     wall = time.time() - start
     if proc.returncode != 0:
